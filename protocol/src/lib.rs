@@ -1,0 +1,23 @@
+//! # rsmbd-protocol: the SMB2/3 wire codec
+//!
+//! Pure data: nom decoders and hand-written encoders for every SMB2 message of
+//! [MS-SMB2 2.2], the negotiate and create contexts, the transform header, NTSTATUS and the
+//! FSCC/DTYP structures the handlers need. No I/O, no keys, no clocks, no tokio.
+//!
+//! Invariants (see `ARCHITECTURE.md`):
+//! - every wire type implements both [`codec::Decode`] and [`codec::Encode`], and a round-trip
+//!   test holds the two together;
+//! - decoding is structural validation (sizes, offsets, lengths); values the spec says to ignore
+//!   are kept, never asserted;
+//! - no `unwrap`/`expect`/indexing on input bytes: a decoder returns [`codec::DecodeError`].
+//!
+//! [MS-SMB2 2.2]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/6eaf6e75-9c23-4eda-be99-c9223c60b181
+
+pub mod codec;
+pub mod header;
+pub mod macros;
+pub mod status;
+
+pub use codec::{Decode, DecodeError, DecodeResult, Encode, Message, Writer};
+pub use header::{Command, Header, HeaderFlags, HeaderKind};
+pub use status::NtStatus;

@@ -1,0 +1,1 @@
+//! Signing, key derivation and encryption: pure functions, tested with the published vectors.

@@ -1,0 +1,1 @@
+//! IPC$: named pipes carrying DCE/RPC (srvsvc, wkssvc).
