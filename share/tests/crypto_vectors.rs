@@ -1,0 +1,79 @@
+//! Known-answer tests for the session crypto against Microsoft's published vectors
+//! (files in `tests/vectors/`, each naming its source).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use rsmbd_share::crypto::{KeyDialect, PreauthHash, SessionKeys, SigningAlgorithm};
+
+fn vector_file(name: &str) -> Vec<(String, Vec<u8>)> {
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once(' ').unwrap();
+            (k.to_string(), hex::decode(v.trim()).unwrap())
+        })
+        .collect()
+}
+
+fn get(v: &[(String, Vec<u8>)], key: &str) -> Vec<u8> {
+    v.iter().find(|(k, _)| k == key).unwrap().1.clone()
+}
+
+#[test]
+fn smb311_preauth_hash_chain_and_signing_key() {
+    let v = vector_file("smb311_preauth.txt");
+    let mut h = PreauthHash::default();
+    let mut steps = 0;
+    for (k, bytes) in &v {
+        match k.as_str() {
+            "msg" => h.update(bytes),
+            "hash" => {
+                assert_eq!(&h.value()[..], &bytes[..], "hash after message {steps}");
+                steps += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(steps, 5);
+    let keys = SessionKeys::derive(KeyDialect::Smb311, &get(&v, "session_key"), Some(&h), SigningAlgorithm::AesCmac, 16);
+    assert_eq!(&keys.signing_key[..], &get(&v, "signing_key")[..]);
+}
+
+#[test]
+fn smb30_key_derivation() {
+    let v = vector_file("smb30_keys.txt");
+    let keys = SessionKeys::derive(KeyDialect::Smb30, &get(&v, "session_key"), None, SigningAlgorithm::AesCmac, 16);
+    assert_eq!(&keys.signing_key[..], &get(&v, "signing_key")[..]);
+    let d3 = keys.dialect3.unwrap();
+    assert_eq!(&d3.decryption[..], &get(&v, "server_in_key")[..]);
+    assert_eq!(&d3.encryption[..], &get(&v, "server_out_key")[..]);
+    assert_eq!(&d3.application[..], &get(&v, "application_key")[..]);
+    assert_eq!(keys.signing_algorithm, SigningAlgorithm::AesCmac);
+}
+
+#[test]
+fn smb311_cipher_key_derivation() {
+    let v = vector_file("smb311_keys.txt");
+    let mut preauth = PreauthHash::default();
+    // The vector gives the final hash directly; rebuild a PreauthHash holding that value by
+    // checking the derivation through a hash whose value we control is not possible, so
+    // derive with the raw KDF for the context instead.
+    let hash = get(&v, "preauth_hash");
+    let key = rsmbd_share::crypto::kdf::derive(&get(&v, "session_key"), b"SMBC2SCipherKey\0", &hash, 16);
+    assert_eq!(&key[..], &get(&v, "server_in_key")[..]);
+    // And the session path agrees with the raw KDF for a hash it computed itself.
+    preauth.update(b"any message");
+    let keys = SessionKeys::derive(KeyDialect::Smb311, &get(&v, "session_key"), Some(&preauth), SigningAlgorithm::AesGmac, 16);
+    let raw = rsmbd_share::crypto::kdf::derive(&get(&v, "session_key"), b"SMBC2SCipherKey\0", preauth.value(), 16);
+    assert_eq!(&keys.dialect3.unwrap().decryption[..], &raw[..]);
+}
+
+#[test]
+fn smb2_signing_key_is_the_session_key_truncated() {
+    let gss = [7u8; 32];
+    let keys = SessionKeys::derive(KeyDialect::Smb2, &gss, None, SigningAlgorithm::HmacSha256, 16);
+    assert_eq!(&keys.signing_key[..], &gss[..16]);
+    assert!(keys.dialect3.is_none());
+}
