@@ -1,1 +1,3 @@
-//! placeholder
+//! rsmbd-auth: a pure GSS-API acceptor (SPNEGO, Kerberos against a keytab). Never contacts a KDC.
+
+pub mod crypto;
