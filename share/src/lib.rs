@@ -13,3 +13,4 @@
 
 pub mod crypto;
 pub mod ipc;
+pub mod disk;

@@ -1,0 +1,138 @@
+//! Access masks for files and directories ([MS-SMB2 2.2.13.1]) and their generic mapping
+//! ([MS-DTYP 2.4.3], with the file-object mapping of [MS-FSA 2.1.5.1.2.1]).
+//!
+//! [MS-SMB2 2.2.13.1]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/b3af3aaf-9271-4419-b326-eba0341df7d2
+//! [MS-DTYP 2.4.3]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-dtyp/7a53f60e-e730-4dfe-bbe9-b21b62eb790b
+//! [MS-FSA 2.1.5.1.2.1]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fsa/8ada5fbe-db4e-49fd-aef6-20d54b748e40
+
+use rsmbd_protocol::NtStatus;
+
+/// FILE_READ_DATA (FILE_LIST_DIRECTORY on a directory).
+pub const FILE_READ_DATA: u32 = 0x0000_0001;
+/// FILE_WRITE_DATA (FILE_ADD_FILE).
+pub const FILE_WRITE_DATA: u32 = 0x0000_0002;
+/// FILE_APPEND_DATA (FILE_ADD_SUBDIRECTORY).
+pub const FILE_APPEND_DATA: u32 = 0x0000_0004;
+/// FILE_READ_EA.
+pub const FILE_READ_EA: u32 = 0x0000_0008;
+/// FILE_WRITE_EA.
+pub const FILE_WRITE_EA: u32 = 0x0000_0010;
+/// FILE_EXECUTE (FILE_TRAVERSE).
+pub const FILE_EXECUTE: u32 = 0x0000_0020;
+/// FILE_DELETE_CHILD.
+pub const FILE_DELETE_CHILD: u32 = 0x0000_0040;
+/// FILE_READ_ATTRIBUTES.
+pub const FILE_READ_ATTRIBUTES: u32 = 0x0000_0080;
+/// FILE_WRITE_ATTRIBUTES.
+pub const FILE_WRITE_ATTRIBUTES: u32 = 0x0000_0100;
+/// DELETE.
+pub const DELETE: u32 = 0x0001_0000;
+/// READ_CONTROL.
+pub const READ_CONTROL: u32 = 0x0002_0000;
+/// WRITE_DAC.
+pub const WRITE_DAC: u32 = 0x0004_0000;
+/// WRITE_OWNER.
+pub const WRITE_OWNER: u32 = 0x0008_0000;
+/// SYNCHRONIZE.
+pub const SYNCHRONIZE: u32 = 0x0010_0000;
+/// ACCESS_SYSTEM_SECURITY.
+pub const ACCESS_SYSTEM_SECURITY: u32 = 0x0100_0000;
+/// MAXIMUM_ALLOWED.
+pub const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
+/// GENERIC_ALL.
+pub const GENERIC_ALL: u32 = 0x1000_0000;
+/// GENERIC_EXECUTE.
+pub const GENERIC_EXECUTE: u32 = 0x2000_0000;
+/// GENERIC_WRITE.
+pub const GENERIC_WRITE: u32 = 0x4000_0000;
+/// GENERIC_READ.
+pub const GENERIC_READ: u32 = 0x8000_0000;
+
+/// FILE_ALL_ACCESS: every specific and standard right.
+pub const FILE_ALL_ACCESS: u32 = 0x001F_01FF;
+/// FILE_GENERIC_READ.
+pub const FILE_GENERIC_READ: u32 =
+    READ_CONTROL | FILE_READ_DATA | FILE_READ_ATTRIBUTES | FILE_READ_EA | SYNCHRONIZE;
+/// FILE_GENERIC_WRITE.
+pub const FILE_GENERIC_WRITE: u32 = READ_CONTROL
+    | FILE_WRITE_DATA
+    | FILE_WRITE_ATTRIBUTES
+    | FILE_WRITE_EA
+    | FILE_APPEND_DATA
+    | SYNCHRONIZE;
+/// FILE_GENERIC_EXECUTE.
+pub const FILE_GENERIC_EXECUTE: u32 =
+    READ_CONTROL | FILE_READ_ATTRIBUTES | FILE_EXECUTE | SYNCHRONIZE;
+
+/// Rights that modify the file or its metadata: refused on a read-only share.
+pub const WRITE_RIGHTS: u32 = FILE_WRITE_DATA
+    | FILE_APPEND_DATA
+    | FILE_WRITE_EA
+    | FILE_DELETE_CHILD
+    | FILE_WRITE_ATTRIBUTES
+    | DELETE
+    | WRITE_DAC
+    | WRITE_OWNER;
+
+/// The maximal access of a share: everything, or read and execute on a read-only share.
+pub fn share_maximal_access(read_only: bool) -> u32 {
+    if read_only { FILE_GENERIC_READ | FILE_GENERIC_EXECUTE } else { FILE_ALL_ACCESS }
+}
+
+/// Replaces the GENERIC_* bits by the file rights they stand for.
+pub fn map_generic(mask: u32) -> u32 {
+    let mut out = mask & !(GENERIC_ALL | GENERIC_EXECUTE | GENERIC_WRITE | GENERIC_READ);
+    if mask & GENERIC_READ != 0 {
+        out |= FILE_GENERIC_READ;
+    }
+    if mask & GENERIC_WRITE != 0 {
+        out |= FILE_GENERIC_WRITE;
+    }
+    if mask & GENERIC_EXECUTE != 0 {
+        out |= FILE_GENERIC_EXECUTE;
+    }
+    if mask & GENERIC_ALL != 0 {
+        out |= FILE_ALL_ACCESS;
+    }
+    out
+}
+
+/// The access an open is granted for `desired` against the tree's `maximal` access
+/// ([MS-SMB2 3.3.5.9]: the server checks DesiredAccess against the share's permissions).
+/// MAXIMUM_ALLOWED grants the maximal access; asking for more than it is `ACCESS_DENIED`;
+/// ACCESS_SYSTEM_SECURITY needs a privilege no SMB user holds here.
+///
+/// [MS-SMB2 3.3.5.9]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/8c61e928-9242-44ed-96a2-98de8f9a6ddf
+pub fn grant(desired: u32, maximal: u32) -> Result<u32, NtStatus> {
+    if desired & ACCESS_SYSTEM_SECURITY != 0 {
+        return Err(NtStatus::PRIVILEGE_NOT_HELD);
+    }
+    let mut granted = map_generic(desired) & !MAXIMUM_ALLOWED;
+    if granted & !maximal != 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if desired & MAXIMUM_ALLOWED != 0 {
+        granted |= maximal;
+    }
+    Ok(granted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generic_mapping_and_grants() {
+        assert_eq!(FILE_GENERIC_READ, 0x0012_0089);
+        assert_eq!(FILE_GENERIC_WRITE, 0x0012_0116);
+        assert_eq!(FILE_GENERIC_EXECUTE, 0x0012_00A0);
+        assert_eq!(map_generic(GENERIC_ALL), FILE_ALL_ACCESS);
+        let ro = share_maximal_access(true);
+        assert_eq!(grant(GENERIC_READ, ro), Ok(FILE_GENERIC_READ));
+        assert_eq!(grant(GENERIC_WRITE, ro), Err(NtStatus::ACCESS_DENIED));
+        assert_eq!(grant(DELETE, ro), Err(NtStatus::ACCESS_DENIED));
+        assert_eq!(grant(MAXIMUM_ALLOWED, ro), Ok(ro));
+        assert_eq!(grant(MAXIMUM_ALLOWED, FILE_ALL_ACCESS), Ok(FILE_ALL_ACCESS));
+        assert_eq!(grant(ACCESS_SYSTEM_SECURITY, FILE_ALL_ACCESS), Err(NtStatus::PRIVILEGE_NOT_HELD));
+    }
+}

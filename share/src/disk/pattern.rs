@@ -1,0 +1,166 @@
+//! Directory search patterns: [MS-FSA 2.1.4.4] "Algorithm for Determining if a FileName Is in an
+//! Expression", with the DOS wildcards of [MS-FSCC 2.1.4.1] (`<` DOS_STAR, `>` DOS_QM, `"`
+//! DOS_DOT) besides `*` and `?`, compared case-insensitively as Windows does.
+//!
+//! Matching is a dynamic programme over (pattern position, name position), so a hostile pattern
+//! like `*a*a*a*…b` costs O(pattern × name) time and memory, never exponential backtracking.
+//!
+//! [MS-FSA 2.1.4.4]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fsa/0c8d6bc3-2a7b-4b4e-8bb2-8c0e1ad8e9e0
+//! [MS-FSCC 2.1.4.1]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fscc/1e144bff-c056-45aa-bd29-c13d214ee2ba
+
+use rsmbd_protocol::NtStatus;
+
+/// Longest pattern accepted, in characters (a file name is at most 255).
+pub const MAX_PATTERN_CHARS: usize = 1024;
+
+/// A compiled search pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// Upper-cased pattern characters; `None` means "match everything" (`*` or empty).
+    chars: Option<Vec<char>>,
+}
+
+fn fold(c: char) -> char {
+    // Simple case folding: the single-character upper case, as NTFS's upcase table does.
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+impl Pattern {
+    /// Compiles a FileName from QUERY_DIRECTORY ([MS-SMB2 2.2.33]). An empty pattern means `*`.
+    /// A pattern with a path separator or over [`MAX_PATTERN_CHARS`] is
+    /// `STATUS_OBJECT_NAME_INVALID`.
+    ///
+    /// [MS-SMB2 2.2.33]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/10906442-294c-46d3-8515-c277efe1f752
+    pub fn new(pattern: &str) -> Result<Self, NtStatus> {
+        if pattern.contains(['\\', '/', '\0']) || pattern.chars().count() > MAX_PATTERN_CHARS {
+            return Err(NtStatus::OBJECT_NAME_INVALID);
+        }
+        if pattern.is_empty() || pattern == "*" {
+            return Ok(Self { chars: None });
+        }
+        Ok(Self { chars: Some(pattern.chars().map(fold).collect()) })
+    }
+
+    /// True if the pattern has no wildcard: it names at most one entry.
+    pub fn is_literal(&self) -> bool {
+        self.chars.as_ref().is_some_and(|p| !p.iter().any(|c| matches!(c, '*' | '?' | '<' | '>' | '"')))
+    }
+
+    /// Does `name` match?
+    pub fn matches(&self, name: &str) -> bool {
+        let Some(p) = &self.chars else { return true };
+        let n: Vec<char> = name.chars().map(fold).collect();
+        let last_dot = n.iter().rposition(|&c| c == '.');
+        let (plen, nlen) = (p.len(), n.len());
+        // m[i][j]: pattern[i..] matches name[j..]; filled from the end.
+        let width = nlen + 1;
+        let mut m = vec![false; (plen + 1) * width];
+        let idx = |i: usize, j: usize| i * width + j;
+        if let Some(cell) = m.get_mut(idx(plen, nlen)) {
+            *cell = true;
+        }
+        for i in (0..plen).rev() {
+            let Some(&pc) = p.get(i) else { continue };
+            for j in (0..=nlen).rev() {
+                let nc = n.get(j).copied();
+                let at = |ii: usize, jj: usize| m.get(idx(ii, jj)).copied().unwrap_or(false);
+                let v = match pc {
+                    '*' => at(i + 1, j) || (nc.is_some() && at(i, j + 1)),
+                    '?' => nc.is_some() && at(i + 1, j + 1),
+                    // DOS_STAR: any run of characters up to and including the name's last dot,
+                    // never beyond it (Samba's ms_fnmatch reads the spec the same way).
+                    '<' => {
+                        at(i + 1, j)
+                            || (nc.is_some() && last_dot.is_none_or(|d| j <= d) && at(i, j + 1))
+                    }
+                    // DOS_QM: one non-dot character, or nothing at a dot or the end of the name.
+                    '>' => match nc {
+                        Some('.') | None => at(i + 1, j),
+                        Some(_) => at(i + 1, j + 1),
+                    },
+                    // DOS_DOT: a dot, or nothing at the end of the name.
+                    '"' => match nc {
+                        Some('.') => at(i + 1, j + 1),
+                        None => at(i + 1, j),
+                        Some(_) => false,
+                    },
+                    c => nc == Some(c) && at(i + 1, j + 1),
+                };
+                if let Some(cell) = m.get_mut(idx(i, j)) {
+                    *cell = v;
+                }
+            }
+        }
+        m.first().copied().unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn m(p: &str, n: &str) -> bool {
+        Pattern::new(p).unwrap().matches(n)
+    }
+
+    #[test]
+    fn star_and_question_mark() {
+        assert!(m("*", "anything.txt"));
+        assert!(m("", "anything.txt"));
+        assert!(m("*.txt", "a.txt"));
+        assert!(m("*.TXT", "a.txt"));
+        assert!(!m("*.txt", "a.txt.bak"));
+        assert!(m("a?c", "abc"));
+        assert!(!m("a?c", "ac"));
+        assert!(m("*a*b*", "xxaxxbxx"));
+        assert!(m("file.txt", "FILE.TXT"));
+        assert!(!m("file.txt", "file.txt2"));
+        assert!(m("ÄBC*", "äbcdef"));
+        assert!(m("*", "."));
+        assert!(!m("*.txt", ".."));
+    }
+
+    #[test]
+    fn dos_wildcards() {
+        // "*.*" as Windows translates it for the file system: <"*
+        assert!(m("<\"*", "a.txt"));
+        assert!(m("<\"*", "noext"));
+        // DOS_STAR stops at the last dot.
+        assert!(m("<.txt", "a.b.txt"));
+        assert!(!m("<", "a.b"));
+        assert!(m("<", "noext"));
+        assert!(m("<txt", "a.txt"));
+        assert!(m("<.b", "a.b"));
+        // DOS_QM matches one char, or nothing before a dot / at end.
+        assert!(m("a>>", "a"));
+        assert!(m("a>>.txt", "ab.txt"));
+        assert!(!m("a>.txt", "abc.txt"));
+        // DOS_DOT matches a dot or the end.
+        assert!(m("abc\"", "abc"));
+        assert!(m("abc\"txt", "abc.txt"));
+        assert!(!m("abc\"", "abcd"));
+    }
+
+    #[test]
+    fn literal_and_invalid() {
+        assert!(Pattern::new("a.txt").unwrap().is_literal());
+        assert!(!Pattern::new("a*.txt").unwrap().is_literal());
+        assert!(!Pattern::new("*").unwrap().is_literal());
+        assert_eq!(Pattern::new("a\\b"), Err(NtStatus::OBJECT_NAME_INVALID));
+        assert_eq!(Pattern::new(&"*".repeat(2000)), Err(NtStatus::OBJECT_NAME_INVALID));
+    }
+
+    #[test]
+    fn hostile_pattern_is_fast() {
+        let p = format!("{}b", "*a".repeat(500));
+        let name = "a".repeat(255);
+        let start = std::time::Instant::now();
+        assert!(!m(&p, &name));
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+}
