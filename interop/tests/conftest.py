@@ -41,7 +41,7 @@ def run_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def realm(target: str, run_dir: Path) -> Realm:
+def realm(target: str, run_dir: Path):
     for binary, package in (("krb5kdc", "krb5-kdc"), ("kadmin.local", "krb5-admin-server"),
                             ("kinit", "krb5-user"), ("ss", "iproute2")):
         harness.require_tool(binary, package)
@@ -49,7 +49,8 @@ def realm(target: str, run_dir: Path) -> Realm:
     # so it is tested with the PAC that MIT >= 1.20 puts in every service ticket.
     realm = Realm.start(run_dir.parent, run_dir, pac=(target != "samba"))
     os.environ["KRB5_CONFIG"] = str(realm.dir / "krb5.conf")
-    return realm
+    yield realm
+    realm.stop()
 
 
 @pytest.fixture(scope="session")

@@ -78,6 +78,8 @@ class Realm:
     dir: Path
     ccache_dir: Path
     passwords: dict[str, str] = field(default_factory=dict)
+    # True if this run started the KDC (then it also stops it); a KDC from up.sh is left alone.
+    started_kdc: bool = False
 
     @property
     def keytab(self) -> Path:
@@ -111,7 +113,8 @@ class Realm:
         )
         if res.returncode != 0:
             pytest.fail(f"interop/realm.sh failed:\n{res.stdout}\n{res.stderr}", pytrace=False)
-        realm = cls(dir=realm_dir, ccache_dir=run_dir / "ccache")
+        realm = cls(dir=realm_dir, ccache_dir=run_dir / "ccache",
+                    started_kdc="KDC already running" not in res.stdout)
         shutil.rmtree(realm.ccache_dir, ignore_errors=True)
         realm.ccache_dir.mkdir(parents=True)
         for line in (realm_dir / "passwords").read_text().splitlines():
@@ -120,6 +123,11 @@ class Realm:
         for user in USERS:
             realm.kinit(user)
         return realm
+
+    def stop(self) -> None:
+        if self.started_kdc:
+            subprocess.run(["bash", str(INTEROP / "realm.sh"), "--stop", str(self.dir)],
+                           capture_output=True, timeout=60, check=False)
 
     def kinit(self, user: str) -> None:
         env = self.env(user)
