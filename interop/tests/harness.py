@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from logpatterns import first_matching_line
+
 REPO = Path(__file__).resolve().parents[2]
 INTEROP = REPO / "interop"
 REALM = "EXAMPLE.TEST"
@@ -170,20 +172,22 @@ class Server:
             return f.read().decode("utf-8", "replace")
 
     def wait_log(self, mark: int, patterns: list[str], timeout: float = 5.0) -> str:
-        """Log text written since `mark` once every regex in `patterns` appears in it.
+        """The first log line written since `mark` that matches every regex in `patterns`.
 
-        Fails listing the missing patterns; logs are flushed asynchronously, hence the wait.
+        One event is one log line, so all patterns must hit the same line (a refusal for carol
+        and a session line for alice cannot combine into a false match). Fails showing the log;
+        logs are flushed asynchronously, hence the wait.
         """
         deadline = time.monotonic() + timeout
         while True:
             text = self.log_since(mark)
-            missing = [p for p in patterns if not re.search(p, text)]
-            if not missing:
-                return text
+            line = first_matching_line(text, patterns)
+            if line is not None:
+                return line
             if time.monotonic() > deadline:
                 pytest.fail(
-                    f"{self.kind} log {self.log_path} lacks {missing} after the step; it says:\n"
-                    + text[-4000:],
+                    f"no line in the {self.kind} log {self.log_path} written during the step matches all of"
+                    f" {patterns}; the step logged:\n" + text[-4000:],
                     pytrace=False,
                 )
             time.sleep(0.1)

@@ -19,6 +19,7 @@ import pytest
 
 import harness
 from harness import HOSTS, REALM, SERVER, SHARE
+from logpatterns import session_line
 
 
 @pytest.fixture(autouse=True)
@@ -62,4 +63,4 @@ def test_impacket_kerberos_shares_and_file_operations(alice_env, server, realm):
     finally:
         conn.close()
     if server.kind == "rsmbd":
-        server.wait_log(mark, [rf"session established .*principal=alice@{REALM}\b.*mech=kerberos"])
+        server.wait_log(mark, session_line(f"alice@{REALM}", spn_host=SERVER))

@@ -14,6 +14,7 @@ import pytest
 
 import harness
 from harness import REALM, SERVER, SHARE
+from logpatterns import session_line
 
 MODULES = (("smbprotocol", "smbprotocol"), ("spnego", "pyspnego"), ("gssapi", "gssapi"), ("krb5", "krb5"))
 
@@ -116,8 +117,8 @@ def test_lowlevel_signed_session_write_read_3mib(alice_env, server, dialect_name
     unsigned = [cmd for cmd, signed in after_setup if not signed]
     assert not unsigned, f"unsigned responses on a signed session, commands {unsigned}"
     if server.kind == "rsmbd":
-        want = re.escape(dialect_name) + r"(?:\.0)?(?![\d.])"
-        server.wait_log(mark, [rf"session established .*principal=alice@{REALM}\b.*dialect={want}"])
+        dialect_re = re.escape(dialect_name) + r"(?:\.0)?"
+        server.wait_log(mark, session_line(f"alice@{REALM}", spn_host=SERVER, dialect=dialect_re))
 
 
 def test_highlevel_smbclient_file_operations(alice_env, server):
