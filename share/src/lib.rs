@@ -12,5 +12,10 @@
 //!   pipeline in exactly one place; handlers and backends never see a key.
 
 pub mod crypto;
-pub mod ipc;
 pub mod disk;
+pub mod handlers;
+pub mod ipc;
+pub mod open;
+pub mod registry;
+pub mod session;
+pub mod tree;

@@ -1,9 +1,5 @@
 //! Access masks for files and directories ([MS-SMB2 2.2.13.1]) and their generic mapping
 //! ([MS-DTYP 2.4.3], with the file-object mapping of [MS-FSA 2.1.5.1.2.1]).
-//!
-//! [MS-SMB2 2.2.13.1]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/b3af3aaf-9271-4419-b326-eba0341df7d2
-//! [MS-DTYP 2.4.3]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-dtyp/7a53f60e-e730-4dfe-bbe9-b21b62eb790b
-//! [MS-FSA 2.1.5.1.2.1]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fsa/8ada5fbe-db4e-49fd-aef6-20d54b748e40
 
 use rsmbd_protocol::NtStatus;
 
@@ -76,7 +72,11 @@ pub const WRITE_RIGHTS: u32 = FILE_WRITE_DATA
 
 /// The maximal access of a share: everything, or read and execute on a read-only share.
 pub fn share_maximal_access(read_only: bool) -> u32 {
-    if read_only { FILE_GENERIC_READ | FILE_GENERIC_EXECUTE } else { FILE_ALL_ACCESS }
+    if read_only {
+        FILE_GENERIC_READ | FILE_GENERIC_EXECUTE
+    } else {
+        FILE_ALL_ACCESS
+    }
 }
 
 /// Replaces the GENERIC_* bits by the file rights they stand for.
@@ -101,8 +101,6 @@ pub fn map_generic(mask: u32) -> u32 {
 /// ([MS-SMB2 3.3.5.9]: the server checks DesiredAccess against the share's permissions).
 /// MAXIMUM_ALLOWED grants the maximal access; asking for more than it is `ACCESS_DENIED`;
 /// ACCESS_SYSTEM_SECURITY needs a privilege no SMB user holds here.
-///
-/// [MS-SMB2 3.3.5.9]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/8c61e928-9242-44ed-96a2-98de8f9a6ddf
 pub fn grant(desired: u32, maximal: u32) -> Result<u32, NtStatus> {
     if desired & ACCESS_SYSTEM_SECURITY != 0 {
         return Err(NtStatus::PRIVILEGE_NOT_HELD);
@@ -119,6 +117,7 @@ pub fn grant(desired: u32, maximal: u32) -> Result<u32, NtStatus> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]
@@ -133,6 +132,9 @@ mod tests {
         assert_eq!(grant(DELETE, ro), Err(NtStatus::ACCESS_DENIED));
         assert_eq!(grant(MAXIMUM_ALLOWED, ro), Ok(ro));
         assert_eq!(grant(MAXIMUM_ALLOWED, FILE_ALL_ACCESS), Ok(FILE_ALL_ACCESS));
-        assert_eq!(grant(ACCESS_SYSTEM_SECURITY, FILE_ALL_ACCESS), Err(NtStatus::PRIVILEGE_NOT_HELD));
+        assert_eq!(
+            grant(ACCESS_SYSTEM_SECURITY, FILE_ALL_ACCESS),
+            Err(NtStatus::PRIVILEGE_NOT_HELD)
+        );
     }
 }

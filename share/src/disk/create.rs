@@ -9,10 +9,6 @@
 //! | OPEN_IF      | open → OPENED                | create → CREATED |
 //! | OVERWRITE    | truncate → OVERWRITTEN       | OBJECT_NAME_NOT_FOUND |
 //! | OVERWRITE_IF | truncate → OVERWRITTEN       | create → CREATED |
-//!
-//! [MS-SMB2 2.2.13]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/e8fb45c1-a03d-44ca-b7ae-47385cfd7997
-//! [MS-SMB2 3.3.5.9]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/8c61e928-9242-44ed-96a2-98de8f9a6ddf
-//! [MS-FSA 2.1.5.1]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fsa/8ada5fbe-db4e-49fd-aef6-20d54b748e40
 
 use std::fs::File;
 use std::io;
@@ -122,7 +118,10 @@ pub struct Opened {
 pub fn create(root: &DiskRoot, path: &RelPath, spec: &CreateSpec) -> Result<Opened, NtStatus> {
     // 3.3.5.9 / MS-FSA: a directory can only be opened or created.
     if spec.want == Want::Directory
-        && !matches!(spec.disposition, Disposition::Open | Disposition::Create | Disposition::OpenIf)
+        && !matches!(
+            spec.disposition,
+            Disposition::Open | Disposition::Create | Disposition::OpenIf
+        )
     {
         return Err(NtStatus::INVALID_PARAMETER);
     }
@@ -172,7 +171,8 @@ fn open_flags(is_dir: bool, granted: u32) -> OFlags {
 fn open_existing(root: &DiskRoot, path: &RelPath, spec: &CreateSpec) -> Result<Opened, NtStatus> {
     // Probe the type with O_PATH (no side effects, works without read permission), then open
     // for real with flags that match. A swap between the two opens is caught by comparing ids.
-    let probe = open_beneath(root.fd(), path, OFlags::PATH, Mode::empty()).map_err(|e| io_to_status(&e))?;
+    let probe =
+        open_beneath(root.fd(), path, OFlags::PATH, Mode::empty()).map_err(|e| io_to_status(&e))?;
     let leaf = path.leaf().unwrap_or("");
     let pmeta = FileMeta::of(&probe, leaf).map_err(|e| io_to_status(&e))?;
     if !pmeta.is_dir && !pmeta.is_file {
@@ -257,5 +257,9 @@ fn create_new(
         File::from(fd)
     };
     let meta = FileMeta::of(&file, leaf).map_err(|e| io_to_status(&e))?;
-    Ok(Opened { file, meta, action: CreateAction::Created })
+    Ok(Opened {
+        file,
+        meta,
+        action: CreateAction::Created,
+    })
 }

@@ -9,9 +9,6 @@
 //! contain characters NTFS forbids (`\`, `:`, `*`, …), special files (FIFOs, sockets, devices),
 //! and symlinks that dangle or lead outside the share (resolved beneath the root, so a listing
 //! never reveals metadata of a file outside the share).
-//!
-//! [MS-SMB2 3.3.5.18]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/0ef15ccc-9f4e-4c5b-a8b0-7e1b32b5ec38
-//! [MS-FSA 2.1.5.6.3]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fsa/29dfcc9b-3aec-406b-abb5-0b4fe96712e2
 
 use std::fs::File;
 use std::io;
@@ -51,7 +48,9 @@ impl Enumeration {
         let mut d = rustix::fs::Dir::read_from(dir)?;
         while let Some(entry) = d.read() {
             let entry = entry?;
-            let Ok(name) = entry.file_name().to_str() else { continue };
+            let Ok(name) = entry.file_name().to_str() else {
+                continue;
+            };
             if name == "." || name == ".." || validate_component(name).is_err() {
                 continue;
             }
@@ -67,7 +66,11 @@ impl Enumeration {
             }
         }
         all.extend(names);
-        Ok(Self { names: all, pos: 0, pattern })
+        Ok(Self {
+            names: all,
+            pos: 0,
+            pattern,
+        })
     }
 
     /// The pattern this enumeration was started with.
@@ -82,7 +85,12 @@ impl Enumeration {
 
     /// The next entry without consuming it (so an entry that does not fit in the response buffer
     /// is returned by the next query). Entries that vanished or cannot be served are skipped.
-    pub fn peek(&mut self, root: &DiskRoot, dir: &File, dir_path: &RelPath) -> Option<DirEntryInfo> {
+    pub fn peek(
+        &mut self,
+        root: &DiskRoot,
+        dir: &File,
+        dir_path: &RelPath,
+    ) -> Option<DirEntryInfo> {
         loop {
             let name = self.names.get(self.pos)?;
             if let Some(info) = stat_entry(root, dir, dir_path, name) {
@@ -118,5 +126,8 @@ fn stat_entry(root: &DiskRoot, dir: &File, dir_path: &RelPath, name: &str) -> Op
             }
         }
     };
-    (meta.is_dir || meta.is_file).then(|| DirEntryInfo { name: name.to_owned(), meta })
+    (meta.is_dir || meta.is_file).then(|| DirEntryInfo {
+        name: name.to_owned(),
+        meta,
+    })
 }

@@ -63,6 +63,7 @@ pub fn errno_status(err: rustix::io::Errno) -> NtStatus {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]

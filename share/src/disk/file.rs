@@ -27,7 +27,9 @@ pub fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         if rest.is_empty() {
             break;
         }
-        let at = offset.checked_add(done as u64).ok_or(io::ErrorKind::InvalidInput)?;
+        let at = offset
+            .checked_add(done as u64)
+            .ok_or(io::ErrorKind::InvalidInput)?;
         match file.read_at(rest, at) {
             Ok(0) => break,
             Ok(n) => done += n,
@@ -41,7 +43,9 @@ pub fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
 
 /// Writes all of `data` at `offset`.
 pub fn write_at(file: &File, offset: u64, data: &[u8]) -> io::Result<usize> {
-    offset.checked_add(data.len() as u64).ok_or(io::ErrorKind::InvalidInput)?;
+    offset
+        .checked_add(data.len() as u64)
+        .ok_or(io::ErrorKind::InvalidInput)?;
     file.write_all_at(data, offset)?;
     Ok(data.len())
 }
@@ -62,14 +66,18 @@ pub fn set_end_of_file(file: &File, size: u64) -> io::Result<()> {
 /// A FILETIME from FileBasicInformation as a `futimens` time: 0 ("don't change"), -1 ("stop
 /// updating it", which we cannot do) and -2 ("resume updating") all leave the time alone
 /// ([MS-FSCC 2.4.7]).
-///
-/// [MS-FSCC 2.4.7]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fscc/16023025-8a78-492f-8b96-c873b042ac50
 fn to_timespec(ft: u64) -> Timespec {
     if ft == 0 || ft >= 0xFFFF_FFFF_FFFF_FFFE {
-        return Timespec { tv_sec: 0, tv_nsec: UTIME_OMIT };
+        return Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_OMIT,
+        };
     }
     let (secs, nsecs) = filetime_to_unix(ft);
-    Timespec { tv_sec: secs, tv_nsec: i64::from(nsecs) as _ }
+    Timespec {
+        tv_sec: secs,
+        tv_nsec: i64::from(nsecs) as _,
+    }
 }
 
 /// FileBasicInformation times. CreationTime and ChangeTime cannot be set on Linux and are
@@ -92,7 +100,11 @@ pub fn set_read_only(file: &File, meta: &FileMeta, read_only: bool) -> io::Resul
         return Ok(());
     }
     let mode = meta.mode & 0o7777;
-    let new = if read_only { mode & !0o222 } else { mode | 0o200 };
+    let new = if read_only {
+        mode & !0o222
+    } else {
+        mode | 0o200
+    };
     if new == mode {
         return Ok(());
     }
@@ -113,7 +125,11 @@ pub fn dir_is_empty(dir: &File) -> io::Result<bool> {
 }
 
 /// Checks that `path` still names the file `expect` (same device and inode, not followed).
-fn check_same(parent: &std::os::fd::OwnedFd, leaf: &str, expect: &FileMeta) -> Result<(), NtStatus> {
+fn check_same(
+    parent: &std::os::fd::OwnedFd,
+    leaf: &str,
+    expect: &FileMeta,
+) -> Result<(), NtStatus> {
     let found = FileMeta::at(parent, leaf).map_err(|e| io_to_status(&e))?;
     if (found.dev, found.file_id) != (expect.dev, expect.file_id) {
         return Err(NtStatus::ACCESS_DENIED);
@@ -125,9 +141,6 @@ fn check_same(parent: &std::os::fd::OwnedFd, leaf: &str, expect: &FileMeta) -> R
 /// ([MS-FSCC 2.4.42], [MS-FSA 2.1.5.15.12]). Without `replace`, an existing target is
 /// `OBJECT_NAME_COLLISION`; with it, a directory target is still `ACCESS_DENIED` (Windows never
 /// replaces a directory by rename).
-///
-/// [MS-FSCC 2.4.42]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fscc/52aa0b70-8094-4971-862d-79793f41e6a8
-/// [MS-FSA 2.1.5.15.12]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fsa/e8cbf5f5-0b0b-4c26-9d8b-5a1a9e2d0c0c
 pub fn rename(
     root: &DiskRoot,
     from: &RelPath,
@@ -157,7 +170,11 @@ pub fn rename(
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(io_to_status(&e)),
     }
-    let flags = if replace { RenameFlags::empty() } else { RenameFlags::NOREPLACE };
+    let flags = if replace {
+        RenameFlags::empty()
+    } else {
+        RenameFlags::NOREPLACE
+    };
     match rustix::fs::renameat_with(&from_parent, from_leaf, &to_parent, to_leaf, flags) {
         Ok(()) => Ok(()),
         // Filesystems without RENAME_NOREPLACE: we checked above, fall back to plain rename.
@@ -176,7 +193,11 @@ pub fn unlink(root: &DiskRoot, path: &RelPath, expect: &FileMeta) -> Result<(), 
     };
     let parent = open_parent(root.fd(), path)?;
     check_same(&parent, leaf, expect)?;
-    let flags = if expect.is_dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+    let flags = if expect.is_dir {
+        AtFlags::REMOVEDIR
+    } else {
+        AtFlags::empty()
+    };
     rustix::fs::unlinkat(&parent, leaf, flags).map_err(errno_status)
 }
 
@@ -188,7 +209,13 @@ mod tests {
     #[test]
     fn positional_io_and_truncate() {
         let dir = tempfile::tempdir().unwrap();
-        let f = File::options().read(true).write(true).create(true).truncate(true).open(dir.path().join("x")).unwrap();
+        let f = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.path().join("x"))
+            .unwrap();
         assert_eq!(write_at(&f, 3, b"abc").unwrap(), 3);
         assert_eq!(read_at(&f, 0, 10).unwrap(), b"\0\0\0abc");
         assert_eq!(read_at(&f, 6, 10).unwrap(), b"");
@@ -206,7 +233,10 @@ mod tests {
         let f = File::options().write(true).open(&p).unwrap();
         let before = FileMeta::of(&f, "t").unwrap();
         set_times(&f, 0, u64::MAX).unwrap();
-        assert_eq!(FileMeta::of(&f, "t").unwrap().last_write_time, before.last_write_time);
+        assert_eq!(
+            FileMeta::of(&f, "t").unwrap().last_write_time,
+            before.last_write_time
+        );
         let when = super::super::meta::unix_to_filetime(1_000_000_000, 123_456_700);
         set_times(&f, 0, when).unwrap();
         assert_eq!(FileMeta::of(&f, "t").unwrap().last_write_time, when);

@@ -5,9 +5,6 @@
 //! pends a LOCK, so a request without SMB2_LOCKFLAG_FAIL_IMMEDIATELY also gets
 //! `STATUS_LOCK_NOT_GRANTED` instead of waiting (documented limitation). Locks are not visible to
 //! processes on the host.
-//!
-//! [MS-SMB2 3.3.5.14]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/aa6bb9b3-2c5f-4ad5-af4e-1ed0c1c8c4d5
-//! [MS-FSA 2.1.5.7]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fsa/a7ea8d2d-e6f8-4d0f-86d6-4e6c1a7bab41
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -78,7 +75,12 @@ impl LockTable {
 
     /// Takes every lock in `reqs` for `owner`, or none of them: the first conflict undoes the
     /// locks this request already took (MS-SMB2 3.3.5.14.2) and is `LOCK_NOT_GRANTED`.
-    pub fn lock(&self, file: FileKey, owner: LockOwner, reqs: &[LockRequest]) -> Result<(), NtStatus> {
+    pub fn lock(
+        &self,
+        file: FileKey,
+        owner: LockOwner,
+        reqs: &[LockRequest],
+    ) -> Result<(), NtStatus> {
         for r in reqs {
             if r.offset.checked_add(r.length).is_none() {
                 return Err(STATUS_INVALID_LOCK_RANGE);
@@ -96,14 +98,24 @@ impl LockTable {
                 ranges.truncate(before);
                 return Err(NtStatus::LOCK_NOT_GRANTED);
             }
-            ranges.push(Range { offset: r.offset, length: r.length, exclusive: r.exclusive, owner });
+            ranges.push(Range {
+                offset: r.offset,
+                length: r.length,
+                exclusive: r.exclusive,
+                owner,
+            });
         }
         Ok(())
     }
 
     /// Releases exactly matching ranges; a range not held is `RANGE_NOT_LOCKED` (elements before
     /// it stay released, as on Windows).
-    pub fn unlock(&self, file: FileKey, owner: LockOwner, reqs: &[LockRequest]) -> Result<(), NtStatus> {
+    pub fn unlock(
+        &self,
+        file: FileKey,
+        owner: LockOwner,
+        reqs: &[LockRequest],
+    ) -> Result<(), NtStatus> {
         let mut files = self.files();
         let ranges = files.entry(file).or_default();
         let mut result = Ok(());
@@ -129,14 +141,31 @@ impl LockTable {
 
     /// May `owner` read (or write) `length` bytes at `offset`? Reads conflict with other opens'
     /// exclusive locks; writes with any lock of another open and with our own shared locks.
-    pub fn check_io(&self, file: FileKey, owner: LockOwner, offset: u64, length: u64, write: bool) -> Result<(), NtStatus> {
+    pub fn check_io(
+        &self,
+        file: FileKey,
+        owner: LockOwner,
+        offset: u64,
+        length: u64,
+        write: bool,
+    ) -> Result<(), NtStatus> {
         let files = self.files();
-        let Some(ranges) = files.get(&file) else { return Ok(()) };
+        let Some(ranges) = files.get(&file) else {
+            return Ok(());
+        };
         let conflict = ranges.iter().any(|h| {
             overlaps(h.offset, h.length, offset, length)
-                && if write { h.owner != owner || !h.exclusive } else { h.exclusive && h.owner != owner }
+                && if write {
+                    h.owner != owner || !h.exclusive
+                } else {
+                    h.exclusive && h.owner != owner
+                }
         });
-        if conflict { Err(NtStatus::FILE_LOCK_CONFLICT) } else { Ok(()) }
+        if conflict {
+            Err(NtStatus::FILE_LOCK_CONFLICT)
+        } else {
+            Ok(())
+        }
     }
 
     /// Drops every lock `owner` holds on `file` (CLOSE).
@@ -153,17 +182,32 @@ impl LockTable {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
 
-    const A: LockOwner = LockOwner { session_id: 1, volatile_id: 1 };
-    const B: LockOwner = LockOwner { session_id: 1, volatile_id: 2 };
+    const A: LockOwner = LockOwner {
+        session_id: 1,
+        volatile_id: 1,
+    };
+    const B: LockOwner = LockOwner {
+        session_id: 1,
+        volatile_id: 2,
+    };
     const F: FileKey = (1, 42);
 
     fn ex(offset: u64, length: u64) -> LockRequest {
-        LockRequest { offset, length, exclusive: true }
+        LockRequest {
+            offset,
+            length,
+            exclusive: true,
+        }
     }
     fn sh(offset: u64, length: u64) -> LockRequest {
-        LockRequest { offset, length, exclusive: false }
+        LockRequest {
+            offset,
+            length,
+            exclusive: false,
+        }
     }
 
     #[test]
@@ -184,7 +228,10 @@ mod tests {
     fn failed_request_rolls_back() {
         let t = LockTable::new();
         t.lock(F, A, &[ex(50, 1)]).unwrap();
-        assert_eq!(t.lock(F, B, &[ex(0, 10), ex(50, 1)]), Err(NtStatus::LOCK_NOT_GRANTED));
+        assert_eq!(
+            t.lock(F, B, &[ex(0, 10), ex(50, 1)]),
+            Err(NtStatus::LOCK_NOT_GRANTED)
+        );
         // The first element was undone: A can take it.
         t.lock(F, A, &[ex(0, 10)]).unwrap();
     }
@@ -193,15 +240,27 @@ mod tests {
     fn unlock_and_io_checks() {
         let t = LockTable::new();
         t.lock(F, A, &[ex(0, 10)]).unwrap();
-        assert_eq!(t.check_io(F, B, 5, 1, false), Err(NtStatus::FILE_LOCK_CONFLICT));
-        assert_eq!(t.check_io(F, B, 5, 1, true), Err(NtStatus::FILE_LOCK_CONFLICT));
+        assert_eq!(
+            t.check_io(F, B, 5, 1, false),
+            Err(NtStatus::FILE_LOCK_CONFLICT)
+        );
+        assert_eq!(
+            t.check_io(F, B, 5, 1, true),
+            Err(NtStatus::FILE_LOCK_CONFLICT)
+        );
         assert_eq!(t.check_io(F, A, 5, 1, true), Ok(()));
         assert_eq!(t.check_io(F, B, 10, 5, true), Ok(()));
-        assert_eq!(t.unlock(F, B, &[ex(0, 10)]), Err(NtStatus::RANGE_NOT_LOCKED));
+        assert_eq!(
+            t.unlock(F, B, &[ex(0, 10)]),
+            Err(NtStatus::RANGE_NOT_LOCKED)
+        );
         assert_eq!(t.unlock(F, A, &[ex(0, 9)]), Err(NtStatus::RANGE_NOT_LOCKED));
         t.unlock(F, A, &[ex(0, 10)]).unwrap();
         assert_eq!(t.check_io(F, B, 5, 1, true), Ok(()));
-        assert_eq!(t.lock(F, A, &[ex(u64::MAX, 2)]), Err(STATUS_INVALID_LOCK_RANGE));
+        assert_eq!(
+            t.lock(F, A, &[ex(u64::MAX, 2)]),
+            Err(STATUS_INVALID_LOCK_RANGE)
+        );
         t.lock(F, A, &[sh(0, 10)]).unwrap();
         t.release_all(F, A);
         assert_eq!(t.check_io(F, B, 0, 10, true), Ok(()));

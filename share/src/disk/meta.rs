@@ -2,8 +2,6 @@
 //!
 //! One [`FileMeta`] feeds every information class ([MS-FSCC 2.4]) and every directory entry, so
 //! the handlers agree with each other on what a file looks like.
-//!
-//! [MS-FSCC 2.4]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fscc/4718fc40-e539-4014-8e33-b675af74e3e1
 
 use std::io;
 use std::os::fd::AsFd;
@@ -28,10 +26,10 @@ const EPOCH_DIFF_SECS: i64 = 11_644_473_600;
 
 /// A Unix time (seconds, nanoseconds) as a FILETIME: 100 ns units since 1601 ([MS-DTYP 2.3.3]).
 /// Times before 1601 clamp to 0, which FSCC reads as "not specified".
-///
-/// [MS-DTYP 2.3.3]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-dtyp/2c57429b-fdd4-488f-b5fc-9e4cf020fcdf
 pub fn unix_to_filetime(secs: i64, nsecs: u32) -> u64 {
-    let Some(s) = secs.checked_add(EPOCH_DIFF_SECS) else { return u64::MAX };
+    let Some(s) = secs.checked_add(EPOCH_DIFF_SECS) else {
+        return u64::MAX;
+    };
     if s < 0 {
         return 0;
     }
@@ -121,7 +119,11 @@ impl FileMeta {
         let mtime = t(&st.stx_mtime);
         let ctime = t(&st.stx_ctime);
         let has_btime = st.stx_mask & StatxFlags::BTIME.bits() != 0 && st.stx_btime.tv_sec != 0;
-        let btime = if has_btime { t(&st.stx_btime) } else { mtime.min(ctime) };
+        let btime = if has_btime {
+            t(&st.stx_btime)
+        } else {
+            mtime.min(ctime)
+        };
         let dev = (u64::from(st.stx_dev_major) << 32) | u64::from(st.stx_dev_minor);
         Self::build(
             u32::from(st.stx_mode),
@@ -135,13 +137,20 @@ impl FileMeta {
         )
     }
 
+    // The field types of `struct stat` differ between targets; the casts are not redundant there.
+    #[allow(clippy::unnecessary_cast)]
     fn from_stat(st: &rustix::fs::Stat, name: &str) -> Self {
         let t = |s: i64, ns: i64| unix_to_filetime(s, u32::try_from(ns).unwrap_or(0));
         let mtime = t(st.st_mtime as i64, st.st_mtime_nsec as i64);
         let ctime = t(st.st_ctime as i64, st.st_ctime_nsec as i64);
         Self::build(
             st.st_mode as u32,
-            [mtime.min(ctime), t(st.st_atime as i64, st.st_atime_nsec as i64), mtime, ctime],
+            [
+                mtime.min(ctime),
+                t(st.st_atime as i64, st.st_atime_nsec as i64),
+                mtime,
+                ctime,
+            ],
             u64::try_from(st.st_size).unwrap_or(0),
             u64::try_from(st.st_blocks).unwrap_or(0),
             st.st_ino as u64,
@@ -154,7 +163,12 @@ impl FileMeta {
     #[allow(clippy::too_many_arguments)]
     fn build(
         mode: u32,
-        [creation_time, last_access_time, last_write_time, change_time]: [u64; 4],
+        [
+            creation_time,
+            last_access_time,
+            last_write_time,
+            change_time,
+        ]: [u64; 4],
         size: u64,
         blocks: u64,
         ino: u64,
@@ -165,7 +179,11 @@ impl FileMeta {
         let ftype = FileType::from_raw_mode(mode as _);
         let is_dir = ftype == FileType::Directory;
         let is_file = ftype == FileType::RegularFile;
-        let mut attributes = if is_dir { FILE_ATTRIBUTE_DIRECTORY } else { FILE_ATTRIBUTE_ARCHIVE };
+        let mut attributes = if is_dir {
+            FILE_ATTRIBUTE_DIRECTORY
+        } else {
+            FILE_ATTRIBUTE_ARCHIVE
+        };
         // Samba's default mapping: no owner write permission on a file reads as READONLY.
         if !is_dir && mode & 0o200 == 0 {
             attributes |= FILE_ATTRIBUTE_READONLY;

@@ -12,9 +12,6 @@
 //! `wide links = no`); one that leads outside fails with `EXDEV` (→ `ACCESS_DENIED`). On kernels
 //! without `openat2` (before 5.6, or a seccomp filter that hides it) the fallback walks one
 //! component at a time with `O_NOFOLLOW` and refuses *every* symlink (`ELOOP`).
-//!
-//! [MS-SMB2 2.2.13]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/e8fb45c1-a03d-44ca-b7ae-47385cfd7997
-//! [MS-FSCC 2.1.5]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fscc/ffb795f3-027d-4a3c-997d-3085f2332f6f
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -37,7 +34,10 @@ pub struct RelPath {
 /// Characters NTFS forbids in a name ([MS-FSCC 2.1.5.2]), plus `/` (a separator on the host).
 /// `:` is the stream separator (`file:stream:$DATA`); streams are not supported, so it is refused.
 fn is_forbidden_char(c: char) -> bool {
-    matches!(c, '\0'..='\x1f' | '"' | '*' | '/' | ':' | '<' | '>' | '?' | '|' | '\\')
+    matches!(
+        c,
+        '\0'..='\x1f' | '"' | '*' | '/' | ':' | '<' | '>' | '?' | '|' | '\\'
+    )
 }
 
 /// Validates one path component: non-empty, not `.`/`..`, no forbidden character, short enough.
@@ -105,7 +105,9 @@ impl RelPath {
     /// The containing directory (`None` for the root).
     pub fn parent(&self) -> Option<RelPath> {
         let (_, init) = self.components.split_last()?;
-        Some(Self { components: init.to_vec() })
+        Some(Self {
+            components: init.to_vec(),
+        })
     }
 
     /// This path with one more (already validated) component.
@@ -118,7 +120,11 @@ impl RelPath {
 
     /// Host form relative to the root: `a/b/c`, or `.` for the root.
     pub fn to_host(&self) -> String {
-        if self.is_root() { ".".to_owned() } else { self.components.join("/") }
+        if self.is_root() {
+            ".".to_owned()
+        } else {
+            self.components.join("/")
+        }
     }
 
     /// SMB form: `a\b\c`, empty for the root.
@@ -138,7 +144,10 @@ fn have_openat2(root: BorrowedFd<'_>) -> bool {
             Mode::empty(),
             ResolveFlags::BENEATH,
         );
-        !matches!(probe, Err(rustix::io::Errno::NOSYS) | Err(rustix::io::Errno::PERM))
+        !matches!(
+            probe,
+            Err(rustix::io::Errno::NOSYS) | Err(rustix::io::Errno::PERM)
+        )
     })
 }
 
@@ -217,14 +226,20 @@ pub fn open_beneath_walk(
 /// Windows reports it.
 pub fn open_parent(root: BorrowedFd<'_>, path: &RelPath) -> Result<OwnedFd, NtStatus> {
     let parent = path.parent().unwrap_or_default();
-    open_beneath(root, &parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).map_err(|e| {
-        match e.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
+    open_beneath(
+        root,
+        &parent,
+        OFlags::PATH | OFlags::DIRECTORY,
+        Mode::empty(),
+    )
+    .map_err(
+        |e| match e.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
             Some(rustix::io::Errno::NOENT) | Some(rustix::io::Errno::NOTDIR) => {
                 NtStatus::OBJECT_PATH_NOT_FOUND
             }
             _ => super::errors::io_to_status(&e),
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]
@@ -242,7 +257,10 @@ mod tests {
         assert_eq!(p.leaf(), Some("file.txt"));
         assert_eq!(p.parent().unwrap().to_host(), "dir/sub");
         assert_eq!(RelPath::parse("dir\\").unwrap().components(), ["dir"]);
-        assert_eq!(RelPath::parse("ünïcødé €").unwrap().components(), ["ünïcødé €"]);
+        assert_eq!(
+            RelPath::parse("ünïcødé €").unwrap().components(),
+            ["ünïcødé €"]
+        );
     }
 
     #[test]

@@ -4,9 +4,6 @@
 //!
 //! Matching is a dynamic programme over (pattern position, name position), so a hostile pattern
 //! like `*a*a*a*…b` costs O(pattern × name) time and memory, never exponential backtracking.
-//!
-//! [MS-FSA 2.1.4.4]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fsa/0c8d6bc3-2a7b-4b4e-8bb2-8c0e1ad8e9e0
-//! [MS-FSCC 2.1.4.1]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fscc/1e144bff-c056-45aa-bd29-c13d214ee2ba
 
 use rsmbd_protocol::NtStatus;
 
@@ -33,8 +30,6 @@ impl Pattern {
     /// Compiles a FileName from QUERY_DIRECTORY ([MS-SMB2 2.2.33]). An empty pattern means `*`.
     /// A pattern with a path separator or over [`MAX_PATTERN_CHARS`] is
     /// `STATUS_OBJECT_NAME_INVALID`.
-    ///
-    /// [MS-SMB2 2.2.33]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/10906442-294c-46d3-8515-c277efe1f752
     pub fn new(pattern: &str) -> Result<Self, NtStatus> {
         if pattern.contains(['\\', '/', '\0']) || pattern.chars().count() > MAX_PATTERN_CHARS {
             return Err(NtStatus::OBJECT_NAME_INVALID);
@@ -42,12 +37,16 @@ impl Pattern {
         if pattern.is_empty() || pattern == "*" {
             return Ok(Self { chars: None });
         }
-        Ok(Self { chars: Some(pattern.chars().map(fold).collect()) })
+        Ok(Self {
+            chars: Some(pattern.chars().map(fold).collect()),
+        })
     }
 
     /// True if the pattern has no wildcard: it names at most one entry.
     pub fn is_literal(&self) -> bool {
-        self.chars.as_ref().is_some_and(|p| !p.iter().any(|c| matches!(c, '*' | '?' | '<' | '>' | '"')))
+        self.chars
+            .as_ref()
+            .is_some_and(|p| !p.iter().any(|c| matches!(c, '*' | '?' | '<' | '>' | '"')))
     }
 
     /// Does `name` match?
@@ -152,7 +151,10 @@ mod tests {
         assert!(!Pattern::new("a*.txt").unwrap().is_literal());
         assert!(!Pattern::new("*").unwrap().is_literal());
         assert_eq!(Pattern::new("a\\b"), Err(NtStatus::OBJECT_NAME_INVALID));
-        assert_eq!(Pattern::new(&"*".repeat(2000)), Err(NtStatus::OBJECT_NAME_INVALID));
+        assert_eq!(
+            Pattern::new(&"*".repeat(2000)),
+            Err(NtStatus::OBJECT_NAME_INVALID)
+        );
     }
 
     #[test]

@@ -1,0 +1,54 @@
+//! LOCK ([MS-SMB2 3.3.5.14] Receiving an SMB2 LOCK Request): byte-range locks.
+
+use rsmbd_protocol::NtStatus;
+use rsmbd_protocol::messages::lock::{LockFlags, LockRequest, LockResponse};
+
+use super::{HandlerResult, Reply, TreeCx};
+use crate::disk::locks::LockRequest as Range;
+
+/// Takes or releases byte-range locks in the share's in-process lock table.
+///
+/// 3.3.5.14: either every element unlocks (exactly SMB2_LOCKFLAG_UNLOCK) or every element locks
+/// (SHARED or EXCLUSIVE, optionally FAIL_IMMEDIATELY); anything else, or no element, is
+/// `INVALID_PARAMETER`. A set of locks is taken all-or-nothing; a conflict is
+/// `LOCK_NOT_GRANTED`. The server never waits for a lock: a blocking request (without
+/// FAIL_IMMEDIATELY) that conflicts fails the same way instead of pending (a documented
+/// limitation). Lock sequence replay (resilient/durable handles) is not implemented.
+pub fn handle(cx: &TreeCx, req: &LockRequest) -> HandlerResult<LockResponse> {
+    let open = cx.open(req.file_id)?;
+    let disk = super::disk_of(&open)?;
+    if disk.is_dir() {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let Some(first) = req.locks.first() else {
+        return Err(NtStatus::INVALID_PARAMETER);
+    };
+    let unlocking = first.flags & LockFlags::UNLOCK != 0;
+    let mut ranges = Vec::with_capacity(req.locks.len());
+    for el in &req.locks {
+        let exclusive = if unlocking {
+            if el.flags != LockFlags::UNLOCK {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            false
+        } else {
+            match el.flags & !LockFlags::FAIL_IMMEDIATELY {
+                LockFlags::SHARED_LOCK => false,
+                LockFlags::EXCLUSIVE_LOCK => true,
+                _ => return Err(NtStatus::INVALID_PARAMETER),
+            }
+        };
+        ranges.push(Range {
+            offset: el.offset,
+            length: el.length,
+            exclusive,
+        });
+    }
+    let table = open.share.locks();
+    if unlocking {
+        table.unlock(disk.key(), open.lock_owner(), &ranges)?;
+    } else {
+        table.lock(disk.key(), open.lock_owner(), &ranges)?;
+    }
+    Ok(Reply::ok(LockResponse))
+}

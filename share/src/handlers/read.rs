@@ -1,0 +1,65 @@
+//! READ ([MS-SMB2 3.3.5.12] Receiving an SMB2 READ Request).
+
+use std::borrow::Cow;
+
+use rsmbd_protocol::NtStatus;
+use rsmbd_protocol::messages::read::{ReadRequest, ReadResponse};
+
+use super::{HandlerResult, Reply, TreeCx, io_status};
+use crate::disk::access::{FILE_EXECUTE, FILE_READ_DATA};
+
+/// Largest single read we allocate for, whatever the engine negotiated (it checks MaxReadSize
+/// first; this is a second bound on memory).
+pub const MAX_READ: u32 = 16 * 1024 * 1024;
+
+/// Reads `Length` bytes at `Offset` with positional I/O.
+///
+/// 3.3.5.12: needs FILE_READ_DATA (or FILE_EXECUTE); reading a directory is
+/// `INVALID_DEVICE_REQUEST`; a read at or after end of file, or one returning fewer than
+/// MinimumCount bytes, is `END_OF_FILE`; another open's exclusive lock over the range is
+/// `FILE_LOCK_CONFLICT`. On a pipe, a message larger than Length comes back in parts with
+/// `BUFFER_OVERFLOW`.
+pub fn handle(cx: &TreeCx, req: &ReadRequest<'_>) -> HandlerResult<ReadResponse<'static>> {
+    let open = cx.open(req.file_id)?;
+    if req.length > MAX_READ {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if let Some(pipe) = open.pipe() {
+        let r = pipe.pipe().read(req.length as usize)?;
+        let status = if r.more {
+            NtStatus::BUFFER_OVERFLOW
+        } else {
+            NtStatus::SUCCESS
+        };
+        return Ok(Reply::with_status(
+            status,
+            ReadResponse {
+                data_remaining: 0,
+                data: Cow::Owned(r.data),
+            },
+        ));
+    }
+    let disk = super::disk_of(&open)?;
+    if disk.is_dir() {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    if !open.has_any_access(FILE_READ_DATA | FILE_EXECUTE) {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    open.share.locks().check_io(
+        disk.key(),
+        open.lock_owner(),
+        req.offset,
+        u64::from(req.length),
+        false,
+    )?;
+    let data = crate::disk::file::read_at(disk.file(), req.offset, req.length as usize)
+        .map_err(io_status)?;
+    if (data.is_empty() && req.length > 0) || data.len() < req.minimum_count as usize {
+        return Err(NtStatus::END_OF_FILE);
+    }
+    Ok(Reply::ok(ReadResponse {
+        data_remaining: 0,
+        data: Cow::Owned(data),
+    }))
+}

@@ -1,0 +1,233 @@
+//! Opens ([MS-SMB2 3.3.1.10] Per Open): a file, directory or named pipe opened by CREATE and
+//! addressed by its FileId until CLOSE, TREE_DISCONNECT, LOGOFF or connection loss.
+
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rsmbd_protocol::file_id::FileId;
+
+use crate::disk::enumerate::Enumeration;
+use crate::disk::locks::{FileKey, LockOwner};
+use crate::disk::meta::FileMeta;
+use crate::disk::path::RelPath;
+use crate::ipc::Pipe;
+use crate::registry::Share;
+
+/// Locks a mutex, keeping the data if a panicking thread poisoned it: every critical section
+/// here is a plain field update, so the data stays consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Mutable state of a disk open.
+#[derive(Debug)]
+struct DiskState {
+    /// Where the open's entry is now (updated by rename).
+    path: RelPath,
+    /// Open.DeleteOnClose / the file's DeletePending: delete the entry at close.
+    delete_pending: bool,
+}
+
+/// A file or directory of a disk share.
+#[derive(Debug)]
+pub struct DiskOpen {
+    file: File,
+    /// Device and inode at open time: what rename and delete check the path still names.
+    identity: FileMeta,
+    state: Mutex<DiskState>,
+    /// The QUERY_DIRECTORY cursor. Held across the `stat` calls of one query: it serializes
+    /// queries on *this handle only* (as the cursor semantics require), never other opens.
+    enumeration: Mutex<Option<Enumeration>>,
+}
+
+impl DiskOpen {
+    /// Wraps a freshly opened file.
+    pub fn new(file: File, identity: FileMeta, path: RelPath, delete_on_close: bool) -> Self {
+        Self {
+            file,
+            identity,
+            state: Mutex::new(DiskState {
+                path,
+                delete_pending: delete_on_close,
+            }),
+            enumeration: Mutex::new(None),
+        }
+    }
+
+    /// The open file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Directory or file.
+    pub fn is_dir(&self) -> bool {
+        self.identity.is_dir
+    }
+
+    /// Metadata captured at open (identity: device and inode).
+    pub fn identity(&self) -> &FileMeta {
+        &self.identity
+    }
+
+    /// The lock-table key of the file.
+    pub fn key(&self) -> FileKey {
+        (self.identity.dev, self.identity.file_id)
+    }
+
+    /// The current share-relative path.
+    pub fn path(&self) -> RelPath {
+        lock(&self.state).path.clone()
+    }
+
+    /// Records a rename.
+    pub fn set_path(&self, path: RelPath) {
+        lock(&self.state).path = path;
+    }
+
+    /// Delete at close?
+    pub fn delete_pending(&self) -> bool {
+        lock(&self.state).delete_pending
+    }
+
+    /// FileDispositionInformation.DeletePending.
+    pub fn set_delete_pending(&self, on: bool) {
+        lock(&self.state).delete_pending = on;
+    }
+
+    /// The enumeration cursor (see the field's note on locking).
+    pub fn enumeration(&self) -> MutexGuard<'_, Option<Enumeration>> {
+        lock(&self.enumeration)
+    }
+}
+
+/// A named pipe on IPC$.
+#[derive(Debug)]
+pub struct PipeOpen {
+    /// The pipe name as opened (`srvsvc`, `wkssvc`).
+    pub name: String,
+    pipe: Mutex<Pipe>,
+}
+
+impl PipeOpen {
+    /// Wraps an opened pipe.
+    pub fn new(name: String, pipe: Pipe) -> Self {
+        Self {
+            name,
+            pipe: Mutex::new(pipe),
+        }
+    }
+
+    /// The pipe (in-memory DCE/RPC state: no I/O happens under this lock).
+    pub fn pipe(&self) -> MutexGuard<'_, Pipe> {
+        lock(&self.pipe)
+    }
+}
+
+/// What an open refers to.
+#[derive(Debug)]
+pub enum OpenKind {
+    /// A file or directory.
+    Disk(DiskOpen),
+    /// A named pipe.
+    Pipe(PipeOpen),
+}
+
+/// One open.
+#[derive(Debug)]
+pub struct Open {
+    /// Open.FileId (persistent = volatile: no durable handles).
+    pub file_id: FileId,
+    /// The tree connect it was opened on.
+    pub tree_id: u32,
+    /// The session that owns it.
+    pub session_id: u64,
+    /// Open.GrantedAccess.
+    pub granted_access: u32,
+    /// The share (for the lock table and the disk root).
+    pub share: Arc<Share>,
+    /// File or pipe.
+    pub kind: OpenKind,
+    closed: AtomicBool,
+}
+
+impl Open {
+    /// A new open.
+    pub fn new(
+        file_id: FileId,
+        tree_id: u32,
+        session_id: u64,
+        granted_access: u32,
+        share: Arc<Share>,
+        kind: OpenKind,
+    ) -> Self {
+        Self {
+            file_id,
+            tree_id,
+            session_id,
+            granted_access,
+            share,
+            kind,
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// The disk part, if this is a disk open.
+    pub fn disk(&self) -> Option<&DiskOpen> {
+        match &self.kind {
+            OpenKind::Disk(d) => Some(d),
+            OpenKind::Pipe(_) => None,
+        }
+    }
+
+    /// The pipe part, if this is a pipe open.
+    pub fn pipe(&self) -> Option<&PipeOpen> {
+        match &self.kind {
+            OpenKind::Pipe(p) => Some(p),
+            OpenKind::Disk(_) => None,
+        }
+    }
+
+    /// Does the open hold every bit of `access`?
+    pub fn has_access(&self, access: u32) -> bool {
+        self.granted_access & access == access
+    }
+
+    /// Does the open hold any bit of `access`?
+    pub fn has_any_access(&self, access: u32) -> bool {
+        self.granted_access & access != 0
+    }
+
+    /// The owner of this open's byte-range locks.
+    pub fn lock_owner(&self) -> LockOwner {
+        LockOwner {
+            session_id: self.session_id,
+            volatile_id: self.file_id.volatile,
+        }
+    }
+
+    /// Closes the open (once; later calls do nothing): releases its byte-range locks and, if
+    /// delete is pending, deletes the entry ([MS-SMB2 3.3.5.10], [MS-FSA 2.1.5.4]). A directory
+    /// that is not empty by then is left in place. The file descriptor itself is closed when the
+    /// last reference to the open is dropped.
+    pub fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Some(disk) = self.disk() else { return };
+        self.share
+            .locks()
+            .release_all(disk.key(), self.lock_owner());
+        if let (true, Some(root)) = (disk.delete_pending(), self.share.disk()) {
+            let path = disk.path();
+            if let Err(status) = crate::disk::file::unlink(root, &path, disk.identity()) {
+                tracing::debug!(path = %path.to_smb(), ?status, "delete on close failed");
+            }
+        }
+    }
+
+    /// True once [`Open::close`] ran.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}

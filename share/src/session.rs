@@ -1,0 +1,181 @@
+//! Sessions as the share layer sees them ([MS-SMB2 3.3.1.8] Per Session): the authenticated
+//! identity, its tree connects and its opens. Keys and signing state live with the engine.
+//!
+//! Tables are behind mutexes held only for map operations, never across I/O: a handler clones
+//! the `Arc` it needs and releases the table. Both tables are bounded so a client cannot make
+//! the server allocate without limit.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rsmbd_protocol::NtStatus;
+use rsmbd_protocol::file_id::FileId;
+
+use crate::open::{Open, lock};
+use crate::registry::Share;
+use crate::tree::TreeConnect;
+
+/// Most tree connects one session may hold.
+pub const MAX_TREES_PER_SESSION: usize = 1024;
+/// Most opens one session may hold (Windows' default is in the same range).
+pub const MAX_OPENS_PER_SESSION: usize = 16 * 1024;
+
+/// Who the session belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The authenticated principal, `user@REALM`.
+    pub principal: String,
+}
+
+#[derive(Debug, Default)]
+struct Trees {
+    next_id: u32,
+    map: HashMap<u32, Arc<TreeConnect>>,
+}
+
+#[derive(Debug, Default)]
+struct Opens {
+    next_volatile: u64,
+    map: HashMap<u64, Arc<Open>>,
+}
+
+/// One authenticated session.
+#[derive(Debug)]
+pub struct Session {
+    id: u64,
+    identity: Identity,
+    trees: Mutex<Trees>,
+    opens: Mutex<Opens>,
+}
+
+impl Session {
+    /// A session with no tree connects or opens.
+    pub fn new(id: u64, identity: Identity) -> Self {
+        Self {
+            id,
+            identity,
+            trees: Mutex::default(),
+            opens: Mutex::default(),
+        }
+    }
+
+    /// Session.SessionId.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The authenticated identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The tree connect `tree_id`.
+    pub fn tree(&self, tree_id: u32) -> Option<Arc<TreeConnect>> {
+        lock(&self.trees).map.get(&tree_id).cloned()
+    }
+
+    /// Adds a tree connect with the next free TreeId (from 1, skipping 0 and 0xFFFFFFFF, which
+    /// compound requests use as "the previous tree").
+    pub fn add_tree(
+        &self,
+        share: Arc<Share>,
+        maximal_access: u32,
+        path: String,
+    ) -> Result<Arc<TreeConnect>, NtStatus> {
+        let mut trees = lock(&self.trees);
+        if trees.map.len() >= MAX_TREES_PER_SESSION {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        let id = loop {
+            trees.next_id = trees.next_id.wrapping_add(1);
+            let id = trees.next_id;
+            if id != 0 && id != u32::MAX && !trees.map.contains_key(&id) {
+                break id;
+            }
+        };
+        let tree = Arc::new(TreeConnect {
+            id,
+            share,
+            maximal_access,
+            path,
+        });
+        trees.map.insert(id, Arc::clone(&tree));
+        Ok(tree)
+    }
+
+    /// Removes a tree connect and closes every open made through it ([MS-SMB2 3.3.5.8]).
+    /// `None` if there was no such tree.
+    pub fn remove_tree(&self, tree_id: u32) -> Option<Arc<TreeConnect>> {
+        let tree = lock(&self.trees).map.remove(&tree_id)?;
+        let closing: Vec<Arc<Open>> = {
+            let mut opens = lock(&self.opens);
+            let ids: Vec<u64> = opens
+                .map
+                .iter()
+                .filter(|(_, o)| o.tree_id == tree_id)
+                .map(|(k, _)| *k)
+                .collect();
+            ids.iter().filter_map(|k| opens.map.remove(k)).collect()
+        };
+        for open in closing {
+            open.close();
+        }
+        Some(tree)
+    }
+
+    /// The open `file_id` (both halves must match).
+    pub fn open(&self, file_id: FileId) -> Option<Arc<Open>> {
+        lock(&self.opens)
+            .map
+            .get(&file_id.volatile)
+            .filter(|o| o.file_id == file_id)
+            .cloned()
+    }
+
+    /// Registers a new open; `make` receives the FileId allocated for it.
+    pub fn insert_open(&self, make: impl FnOnce(FileId) -> Open) -> Result<Arc<Open>, NtStatus> {
+        let mut opens = lock(&self.opens);
+        if opens.map.len() >= MAX_OPENS_PER_SESSION {
+            return Err(NtStatus::TOO_MANY_OPENED_FILES);
+        }
+        let volatile = loop {
+            opens.next_volatile = opens.next_volatile.wrapping_add(1);
+            let v = opens.next_volatile;
+            if v != 0 && v != u64::MAX && !opens.map.contains_key(&v) {
+                break v;
+            }
+        };
+        let open = Arc::new(make(FileId::new(volatile, volatile)));
+        opens.map.insert(volatile, Arc::clone(&open));
+        Ok(open)
+    }
+
+    /// Removes an open from the table (the caller then runs [`Open::close`]).
+    pub fn remove_open(&self, file_id: FileId) -> Option<Arc<Open>> {
+        let mut opens = lock(&self.opens);
+        let matches = opens
+            .map
+            .get(&file_id.volatile)
+            .is_some_and(|o| o.file_id == file_id);
+        if matches {
+            opens.map.remove(&file_id.volatile)
+        } else {
+            None
+        }
+    }
+
+    /// Number of opens (for tests and diagnostics).
+    pub fn open_count(&self) -> usize {
+        lock(&self.opens).map.len()
+    }
+
+    /// LOGOFF or connection loss: closes every open (delete-on-close runs) and drops every tree
+    /// connect ([MS-SMB2 3.3.5.6], 3.3.7.1).
+    pub fn close_all(&self) {
+        let opens: Vec<Arc<Open>> = lock(&self.opens).map.drain().map(|(_, o)| o).collect();
+        for open in opens {
+            open.close();
+        }
+        lock(&self.trees).map.clear();
+    }
+}
