@@ -90,11 +90,15 @@ impl<'a> Message<'a> {
             return Ok(&[]);
         }
         let start = offset as usize;
-        let end = start.checked_add(len as usize).ok_or(DecodeError::OutOfBounds { what })?;
+        let end = start
+            .checked_add(len as usize)
+            .ok_or(DecodeError::OutOfBounds { what })?;
         if start < crate::header::HEADER_SIZE {
             return Err(DecodeError::OutOfBounds { what });
         }
-        self.msg.get(start..end).ok_or(DecodeError::OutOfBounds { what })
+        self.msg
+            .get(start..end)
+            .ok_or(DecodeError::OutOfBounds { what })
     }
 
     /// Everything from `offset` (from the start of the header) to the end of the message.
@@ -103,7 +107,9 @@ impl<'a> Message<'a> {
         if start < crate::header::HEADER_SIZE {
             return Err(DecodeError::OutOfBounds { what });
         }
-        self.msg.get(start..).ok_or(DecodeError::OutOfBounds { what })
+        self.msg
+            .get(start..)
+            .ok_or(DecodeError::OutOfBounds { what })
     }
 }
 
@@ -136,7 +142,10 @@ impl Writer {
 
     /// An empty writer with room for `cap` bytes.
     pub fn with_capacity(cap: usize) -> Self {
-        Self { buf: BytesMut::with_capacity(cap), base: 0 }
+        Self {
+            buf: BytesMut::with_capacity(cap),
+            base: 0,
+        }
     }
 
     /// Marks the current position as the start of a new SMB2 header (compound members).
@@ -248,7 +257,97 @@ pub fn parse<'a, T>(
 
 /// Checks a StructureSize value.
 pub fn expect_structure_size(got: u16, want: u16, what: &'static str) -> DecodeResult<()> {
-    if got == want { Ok(()) } else { Err(DecodeError::BadStructureSize { what, got }) }
+    if got == want {
+        Ok(())
+    } else {
+        Err(DecodeError::BadStructureSize { what, got })
+    }
+}
+
+/// A cursor over fixed-layout little-endian fields, built on nom's number parsers. Every read
+/// fails with [`DecodeError::Truncated`] naming `what` instead of panicking, so a decoder can
+/// read a structure field by field in spec order.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    rest: &'a [u8],
+    what: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `input`; errors name `what`.
+    pub fn new(input: &'a [u8], what: &'static str) -> Self {
+        Self { rest: input, what }
+    }
+
+    /// Reads one byte.
+    pub fn u8(&mut self) -> DecodeResult<u8> {
+        let (rest, v) = parse(self.rest, self.what, nom::number::complete::le_u8)?;
+        self.rest = rest;
+        Ok(v)
+    }
+    /// Reads a little-endian u16.
+    pub fn u16(&mut self) -> DecodeResult<u16> {
+        let (rest, v) = parse(self.rest, self.what, nom::number::complete::le_u16)?;
+        self.rest = rest;
+        Ok(v)
+    }
+    /// Reads a little-endian u32.
+    pub fn u32(&mut self) -> DecodeResult<u32> {
+        let (rest, v) = parse(self.rest, self.what, nom::number::complete::le_u32)?;
+        self.rest = rest;
+        Ok(v)
+    }
+    /// Reads a little-endian u64.
+    pub fn u64(&mut self) -> DecodeResult<u64> {
+        let (rest, v) = parse(self.rest, self.what, nom::number::complete::le_u64)?;
+        self.rest = rest;
+        Ok(v)
+    }
+    /// Takes the next `n` bytes.
+    pub fn take(&mut self, n: usize) -> DecodeResult<&'a [u8]> {
+        let (rest, v) = parse(self.rest, self.what, nom::bytes::complete::take(n))?;
+        self.rest = rest;
+        Ok(v)
+    }
+    /// Takes the next `N` bytes as an array.
+    pub fn array<const N: usize>(&mut self) -> DecodeResult<[u8; N]> {
+        let v = self.take(N)?;
+        v.try_into()
+            .map_err(|_| DecodeError::Truncated { what: self.what })
+    }
+    /// Skips `n` bytes (reserved fields).
+    pub fn skip(&mut self, n: usize) -> DecodeResult<()> {
+        self.take(n).map(|_| ())
+    }
+    /// Reads a StructureSize field and checks it.
+    pub fn structure_size(&mut self, want: u16) -> DecodeResult<()> {
+        let got = self.u16()?;
+        expect_structure_size(got, want, self.what)
+    }
+    /// The bytes not yet read.
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+    /// How many bytes are left.
+    pub fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+}
+
+/// A length or offset for a u16 wire field; saturates instead of wrapping (an encoder never
+/// panics; a buffer that large is a caller bug the peer will reject).
+pub fn sat_u16(v: impl TryInto<u16>) -> u16 {
+    v.try_into().unwrap_or(u16::MAX)
+}
+
+/// A length or offset for a u32 wire field; saturates instead of wrapping.
+pub fn sat_u32(v: impl TryInto<u32>) -> u32 {
+    v.try_into().unwrap_or(u32::MAX)
+}
+
+/// Rounds `v` up to a multiple of 8 (`None` on overflow).
+pub fn align8(v: usize) -> Option<usize> {
+    v.checked_add(7).map(|x| x & !7)
 }
 
 /// A byte buffer that is borrowed when decoded and owned when built by the server.
@@ -257,11 +356,19 @@ pub type Buf<'a> = Cow<'a, [u8]>;
 /// Decodes UTF-16LE wire text. `None` if the byte length is odd or it holds unpaired surrogates
 /// (the handler decides the status, usually `STATUS_OBJECT_NAME_INVALID`).
 pub fn utf16le_to_string(bytes: &[u8]) -> Option<String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
-    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units).collect::<Result<String, _>>().ok()
+    char::decode_utf16(utf16le_units(bytes))
+        .collect::<Result<String, _>>()
+        .ok()
+}
+
+/// The UTF-16 code units of little-endian wire text (a trailing odd byte is ignored).
+pub fn utf16le_units(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    bytes
+        .chunks_exact(2)
+        .map(|c| <[u8; 2]>::try_from(c).map(u16::from_le_bytes).unwrap_or(0))
 }
 
 /// Encodes text as UTF-16LE.
@@ -271,6 +378,8 @@ pub fn string_to_utf16le(s: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
     use super::*;
 
     #[test]
@@ -279,7 +388,10 @@ mod tests {
         let m = Message::new(&msg);
         assert_eq!(m.buffer(64, 16, "x").map(<[u8]>::len), Ok(16));
         assert!(m.buffer(64, 17, "x").is_err());
-        assert!(m.buffer(10, 4, "x").is_err(), "offsets into the header are refused");
+        assert!(
+            m.buffer(10, 4, "x").is_err(),
+            "offsets into the header are refused"
+        );
         assert!(m.buffer(u32::MAX, u32::MAX, "x").is_err());
         assert_eq!(m.buffer(9999, 0, "x").map(<[u8]>::len), Ok(0));
     }

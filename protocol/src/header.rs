@@ -73,7 +73,11 @@ impl HeaderFlags {
     }
     /// Returns the flags with `bit` set or cleared.
     pub fn with(self, bit: u32, on: bool) -> Self {
-        if on { Self(self.0 | bit) } else { Self(self.0 & !bit) }
+        if on {
+            Self(self.0 | bit)
+        } else {
+            Self(self.0 & !bit)
+        }
     }
 }
 
@@ -130,7 +134,10 @@ impl Header {
             flags: HeaderFlags(HeaderFlags::SERVER_TO_REDIR),
             next_command: 0,
             message_id: 0,
-            kind: HeaderKind::Sync { process_id: 0, tree_id: 0 },
+            kind: HeaderKind::Sync {
+                process_id: 0,
+                tree_id: 0,
+            },
             session_id: 0,
             signature: [0; 16],
         }
@@ -163,11 +170,21 @@ impl Header {
         const WHAT: &str = "SMB2 header";
         let (rest, (protocol_id, structure_size, credit_charge, status, command, credits, flags)) =
             parse(msg, WHAT, |i| {
-                (nom::bytes::complete::take(4usize), le_u16, le_u16, le_u32, le_u16, le_u16, le_u32)
+                (
+                    nom::bytes::complete::take(4usize),
+                    le_u16,
+                    le_u16,
+                    le_u32,
+                    le_u16,
+                    le_u16,
+                    le_u32,
+                )
                     .parse(i)
             })?;
         if protocol_id != PROTOCOL_ID {
-            return Err(DecodeError::Invalid { what: "SMB2 ProtocolId" });
+            return Err(DecodeError::Invalid {
+                what: "SMB2 ProtocolId",
+            });
         }
         expect_structure_size(structure_size, 64, WHAT)?;
         let (rest, (next_command, message_id, word, session_id)) =
@@ -180,7 +197,10 @@ impl Header {
         let kind = if flags.has(HeaderFlags::ASYNC_COMMAND) {
             HeaderKind::Async { async_id: word }
         } else {
-            HeaderKind::Sync { process_id: word as u32, tree_id: (word >> 32) as u32 }
+            HeaderKind::Sync {
+                process_id: word as u32,
+                tree_id: (word >> 32) as u32,
+            }
         };
         Ok(Self {
             credit_charge,
@@ -209,7 +229,10 @@ impl Header {
         w.u32(self.next_command);
         w.u64(self.message_id);
         match self.kind {
-            HeaderKind::Sync { process_id, tree_id } => {
+            HeaderKind::Sync {
+                process_id,
+                tree_id,
+            } => {
                 w.u32(process_id);
                 w.u32(tree_id);
             }
@@ -222,6 +245,8 @@ impl Header {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
     use super::*;
 
     fn sample(kind: HeaderKind) -> Header {
@@ -242,7 +267,10 @@ mod tests {
     #[test]
     fn round_trip_sync_and_async() {
         for kind in [
-            HeaderKind::Sync { process_id: 0xFEFF, tree_id: 5 },
+            HeaderKind::Sync {
+                process_id: 0xFEFF,
+                tree_id: 5,
+            },
             HeaderKind::Async { async_id: 0xAB },
         ] {
             let h = sample(kind);
@@ -260,7 +288,11 @@ mod tests {
     fn rejects_short_and_foreign() {
         assert!(Header::decode(&[0xFE, b'S', b'M', b'B']).is_err());
         let mut w = Writer::new();
-        sample(HeaderKind::Sync { process_id: 0, tree_id: 0 }).encode(&mut w);
+        sample(HeaderKind::Sync {
+            process_id: 0,
+            tree_id: 0,
+        })
+        .encode(&mut w);
         let mut bytes = w.as_slice().to_vec();
         bytes[0] = 0xFF;
         assert!(Header::decode(&bytes).is_err());

@@ -14,10 +14,26 @@
 //! [MS-SMB2 2.2]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/6eaf6e75-9c23-4eda-be99-c9223c60b181
 
 pub mod codec;
+pub mod compound;
+pub mod create_context;
+pub mod dtyp;
+pub mod file_id;
+pub mod fscc;
 pub mod header;
 pub mod macros;
+pub mod messages;
+pub mod negotiate_context;
+pub mod smb1;
 pub mod status;
+pub mod transform;
 
-pub use codec::{Decode, DecodeError, DecodeResult, Encode, Message, Writer};
+pub use codec::{Buf, Decode, DecodeError, DecodeResult, Encode, Message, Writer};
+pub use compound::{CompoundWriter, pad_to_8, split_compound};
+pub use create_context::{CreateContext, CreateContextName};
+pub use file_id::FileId;
 pub use header::{Command, Header, HeaderFlags, HeaderKind};
+pub use messages::{Request, Response};
+pub use negotiate_context::{CipherId, Dialect, HashAlgorithm, NegotiateContext, SigningAlgorithm};
+pub use smb1::{Smb1Negotiate, is_smb1};
 pub use status::NtStatus;
+pub use transform::TransformHeader;

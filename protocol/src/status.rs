@@ -120,12 +120,17 @@ impl NtStatus {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
     use super::NtStatus;
 
     #[test]
     fn names_and_severity() {
         assert_eq!(format!("{:?}", NtStatus::ACCESS_DENIED), "ACCESS_DENIED");
-        assert_eq!(format!("{:?}", NtStatus(0xC0DE_0001)), "NtStatus(0xc0de0001)");
+        assert_eq!(
+            format!("{:?}", NtStatus(0xC0DE_0001)),
+            "NtStatus(0xc0de0001)"
+        );
         assert!(NtStatus::LOGON_FAILURE.is_error());
         assert!(NtStatus::BUFFER_OVERFLOW.is_warning());
         assert!(!NtStatus::MORE_PROCESSING_REQUIRED.is_success_or_warning());
