@@ -37,14 +37,26 @@ fn smb311_preauth_hash_chain_and_signing_key() {
         }
     }
     assert_eq!(steps, 5);
-    let keys = SessionKeys::derive(KeyDialect::Smb311, &get(&v, "session_key"), Some(&h), SigningAlgorithm::AesCmac, 16);
+    let keys = SessionKeys::derive(
+        KeyDialect::Smb311,
+        &get(&v, "session_key"),
+        Some(&h),
+        SigningAlgorithm::AesCmac,
+        16,
+    );
     assert_eq!(&keys.signing_key[..], &get(&v, "signing_key")[..]);
 }
 
 #[test]
 fn smb30_key_derivation() {
     let v = vector_file("smb30_keys.txt");
-    let keys = SessionKeys::derive(KeyDialect::Smb30, &get(&v, "session_key"), None, SigningAlgorithm::AesCmac, 16);
+    let keys = SessionKeys::derive(
+        KeyDialect::Smb30,
+        &get(&v, "session_key"),
+        None,
+        SigningAlgorithm::AesCmac,
+        16,
+    );
     assert_eq!(&keys.signing_key[..], &get(&v, "signing_key")[..]);
     let d3 = keys.dialect3.unwrap();
     assert_eq!(&d3.decryption[..], &get(&v, "server_in_key")[..]);
@@ -61,19 +73,37 @@ fn smb311_cipher_key_derivation() {
     // checking the derivation through a hash whose value we control is not possible, so
     // derive with the raw KDF for the context instead.
     let hash = get(&v, "preauth_hash");
-    let key = rsmbd_share::crypto::kdf::derive(&get(&v, "session_key"), b"SMBC2SCipherKey\0", &hash, 16);
+    let key =
+        rsmbd_share::crypto::kdf::derive(&get(&v, "session_key"), b"SMBC2SCipherKey\0", &hash, 16);
     assert_eq!(&key[..], &get(&v, "server_in_key")[..]);
     // And the session path agrees with the raw KDF for a hash it computed itself.
     preauth.update(b"any message");
-    let keys = SessionKeys::derive(KeyDialect::Smb311, &get(&v, "session_key"), Some(&preauth), SigningAlgorithm::AesGmac, 16);
-    let raw = rsmbd_share::crypto::kdf::derive(&get(&v, "session_key"), b"SMBC2SCipherKey\0", preauth.value(), 16);
+    let keys = SessionKeys::derive(
+        KeyDialect::Smb311,
+        &get(&v, "session_key"),
+        Some(&preauth),
+        SigningAlgorithm::AesGmac,
+        16,
+    );
+    let raw = rsmbd_share::crypto::kdf::derive(
+        &get(&v, "session_key"),
+        b"SMBC2SCipherKey\0",
+        preauth.value(),
+        16,
+    );
     assert_eq!(&keys.dialect3.unwrap().decryption[..], &raw[..]);
 }
 
 #[test]
 fn smb2_signing_key_is_the_session_key_truncated() {
     let gss = [7u8; 32];
-    let keys = SessionKeys::derive(KeyDialect::Smb2, &gss, None, SigningAlgorithm::HmacSha256, 16);
+    let keys = SessionKeys::derive(
+        KeyDialect::Smb2,
+        &gss,
+        None,
+        SigningAlgorithm::HmacSha256,
+        16,
+    );
     assert_eq!(&keys.signing_key[..], &gss[..16]);
     assert!(keys.dialect3.is_none());
 }

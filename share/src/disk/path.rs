@@ -175,7 +175,13 @@ pub fn open_beneath_openat2(
     flags: OFlags,
     mode: Mode,
 ) -> io::Result<OwnedFd> {
-    let flags = flags | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    // openat2 is strict where open(2) is lax: with O_PATH any flag besides O_CLOEXEC,
+    // O_DIRECTORY and O_NOFOLLOW is EINVAL, so O_NONBLOCK is only added to real opens.
+    let flags = if flags.contains(OFlags::PATH) {
+        flags | OFlags::CLOEXEC
+    } else {
+        flags | OFlags::CLOEXEC | OFlags::NONBLOCK
+    };
     let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
     // EAGAIN: RESOLVE_CACHED is not used, but the kernel may still ask for a retry if a rename
     // raced the lookup (it does so for RESOLVE_BENEATH); retry a bounded number of times.
