@@ -5,9 +5,26 @@
 //! [MS-FSCC]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-fscc/efbfe127-73ad-4140-9967-ec6500e66d5e
 
 mod classes;
+mod dir;
+mod fs_info;
+mod info;
 mod time;
 
 pub use classes::{FileInformationClass, FsInformationClass};
+pub use dir::{DirEntry, decode_dir_entries, encode_dir_entries};
+pub use fs_info::{
+    FileFsAttributeInformation, FileFsDeviceInformation, FileFsFullSizeInformation,
+    FileFsObjectIdInformation, FileFsSectorSizeInformation, FileFsSizeInformation,
+    FileFsVolumeInformation,
+};
+pub use info::{
+    FileAccessInformation, FileAlignmentInformation, FileAllInformation, FileAllocationInformation,
+    FileAttributeTagInformation, FileBasicInformation, FileCompressionInformation,
+    FileDispositionInformation, FileEaInformation, FileEndOfFileInformation, FileIdInformation,
+    FileInternalInformation, FileModeInformation, FileNameInformation, FileNetworkOpenInformation,
+    FilePositionInformation, FileRenameInformation, FileStandardInformation, FileStreamEntry,
+    FileStreamInformation, FsccStruct,
+};
 pub use time::FileTime;
 
 /// [MS-FSCC 2.6] File attribute bits.
