@@ -100,6 +100,16 @@ impl Enumeration {
         }
     }
 
+    /// The position of the next entry (for rewinding when a batch does not fit).
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Rewinds or advances to a position previously read with [`Enumeration::pos`].
+    pub fn set_pos(&mut self, pos: usize) {
+        self.pos = pos.min(self.names.len());
+    }
+
     /// Consumes the entry last returned by [`Enumeration::peek`].
     pub fn advance(&mut self) {
         self.pos = self.pos.saturating_add(1);

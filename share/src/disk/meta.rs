@@ -76,6 +76,10 @@ pub struct FileMeta {
     pub is_file: bool,
     /// Unix mode bits, for the read-only attribute mapping.
     pub mode: u32,
+    /// Owner user id (for the security descriptor).
+    pub uid: u32,
+    /// Owner group id.
+    pub gid: u32,
 }
 
 impl FileMeta {
@@ -125,7 +129,7 @@ impl FileMeta {
             mtime.min(ctime)
         };
         let dev = (u64::from(st.stx_dev_major) << 32) | u64::from(st.stx_dev_minor);
-        Self::build(
+        let mut m = Self::build(
             u32::from(st.stx_mode),
             [btime, t(&st.stx_atime), mtime, ctime],
             st.stx_size,
@@ -134,7 +138,9 @@ impl FileMeta {
             dev,
             st.stx_nlink,
             name,
-        )
+        );
+        (m.uid, m.gid) = (st.stx_uid, st.stx_gid);
+        m
     }
 
     // The field types of `struct stat` differ between targets; the casts are not redundant there.
@@ -143,7 +149,7 @@ impl FileMeta {
         let t = |s: i64, ns: i64| unix_to_filetime(s, u32::try_from(ns).unwrap_or(0));
         let mtime = t(st.st_mtime as i64, st.st_mtime_nsec as i64);
         let ctime = t(st.st_ctime as i64, st.st_ctime_nsec as i64);
-        Self::build(
+        let mut m = Self::build(
             st.st_mode as u32,
             [
                 mtime.min(ctime),
@@ -157,7 +163,9 @@ impl FileMeta {
             st.st_dev as u64,
             u32::try_from(st.st_nlink).unwrap_or(u32::MAX),
             name,
-        )
+        );
+        (m.uid, m.gid) = (st.st_uid as u32, st.st_gid as u32);
+        m
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -206,6 +214,8 @@ impl FileMeta {
             is_dir,
             is_file,
             mode,
+            uid: 0,
+            gid: 0,
         }
     }
 }

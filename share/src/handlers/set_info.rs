@@ -1,0 +1,188 @@
+//! SET_INFO ([MS-SMB2 3.3.5.21] Receiving an SMB2 SET_INFO Request; object store rules of
+//! [MS-FSA 2.1.5.15] Server Requests Setting of File Information).
+
+use rsmbd_protocol::NtStatus;
+use rsmbd_protocol::fscc::{
+    FileAllocationInformation, FileBasicInformation, FileDispositionInformation,
+    FileEndOfFileInformation, FileInformationClass, FileRenameInformation, FsccStruct,
+};
+use rsmbd_protocol::messages::query_info::InfoType;
+use rsmbd_protocol::messages::set_info::{SetInfoRequest, SetInfoResponse};
+
+use super::{HandlerResult, Reply, TreeCx, io_status};
+use crate::disk::access::{DELETE, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA};
+use crate::disk::file;
+use crate::disk::meta::{FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY, FileMeta};
+use crate::disk::path::RelPath;
+use crate::open::{DiskOpen, Open};
+
+/// [MS-FSCC 2.4.12] FileDispositionInformationEx Flags: FILE_DISPOSITION_DELETE.
+const FILE_DISPOSITION_DELETE: u32 = 0x0000_0001;
+/// FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE.
+const FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE: u32 = 0x0000_0010;
+
+/// Applies a SET_INFO.
+///
+/// InfoType FILE: FileBasicInformation (times, 0 and -1 leave a time alone; READONLY maps to
+/// the owner write bit), FileEndOfFileInformation (truncate/extend), FileAllocationInformation
+/// (accepted; a size below end of file truncates, as NTFS does), FileRenameInformation (target
+/// relative to the share root, same confinement as CREATE, `OBJECT_NAME_COLLISION` unless
+/// ReplaceIfExists), FileDispositionInformation(Ex) (delete pending; a non-empty directory is
+/// `DIRECTORY_NOT_EMPTY`, a read-only file `CANNOT_DELETE`), FilePosition/FileMode (accepted,
+/// no state). Full EAs are `EAS_NOT_SUPPORTED`; other classes `INVALID_INFO_CLASS`.
+/// Security descriptors and file system information cannot be set: `NOT_SUPPORTED`.
+/// Each class checks the access MS-FSA requires (`ACCESS_DENIED` otherwise); a read-only share
+/// never granted those rights.
+pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoResponse> {
+    let open = cx.open(req.file_id)?;
+    let disk = super::disk_of(&open)?;
+    match req.info_type {
+        InfoType::FILE => {}
+        InfoType::SECURITY | InfoType::FILESYSTEM | InfoType::QUOTA => {
+            return Err(NtStatus::NOT_SUPPORTED);
+        }
+        _ => return Err(NtStatus::INVALID_PARAMETER),
+    }
+    let buf: &[u8] = &req.buffer;
+    let decode_err = |_| NtStatus::INFO_LENGTH_MISMATCH;
+    match FileInformationClass(req.file_info_class) {
+        FileInformationClass::FileBasicInformation => {
+            let info = FileBasicInformation::decode(buf).map_err(decode_err)?;
+            need(&open, FILE_WRITE_ATTRIBUTES)?;
+            set_basic(disk, &info)?;
+        }
+        FileInformationClass::FileEndOfFileInformation => {
+            let info = FileEndOfFileInformation::decode(buf).map_err(decode_err)?;
+            need(&open, FILE_WRITE_DATA)?;
+            if disk.is_dir() {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            file::set_end_of_file(disk.file(), info.end_of_file).map_err(io_status)?;
+        }
+        FileInformationClass::FileAllocationInformation => {
+            let info = FileAllocationInformation::decode(buf).map_err(decode_err)?;
+            need(&open, FILE_WRITE_DATA)?;
+            if disk.is_dir() {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            let eof = disk.file().metadata().map_err(io_status)?.len();
+            if info.allocation_size < eof {
+                file::set_end_of_file(disk.file(), info.allocation_size).map_err(io_status)?;
+            }
+        }
+        FileInformationClass::FileRenameInformation => {
+            let info = FileRenameInformation::decode(buf).map_err(decode_err)?;
+            need(&open, DELETE)?;
+            rename(cx, disk, &info)?;
+        }
+        FileInformationClass::FileDispositionInformation => {
+            let info = FileDispositionInformation::decode(buf).map_err(decode_err)?;
+            need(&open, DELETE)?;
+            set_disposition(disk, info.delete_pending, false)?;
+        }
+        FileInformationClass::FileDispositionInformationEx => {
+            let flags = read_u32(buf)?;
+            need(&open, DELETE)?;
+            set_disposition(
+                disk,
+                flags & FILE_DISPOSITION_DELETE != 0,
+                flags & FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE != 0,
+            )?;
+        }
+        FileInformationClass::FilePositionInformation => {
+            if buf.len() < 8 {
+                return Err(NtStatus::INFO_LENGTH_MISMATCH);
+            }
+        }
+        FileInformationClass::FileModeInformation => {
+            read_u32(buf)?;
+        }
+        FileInformationClass::FileFullEaInformation => return Err(NtStatus::EAS_NOT_SUPPORTED),
+        FileInformationClass::FileLinkInformation
+        | FileInformationClass::FileShortNameInformation
+        | FileInformationClass::FileValidDataLengthInformation
+        | FileInformationClass::FileRenameInformationEx => return Err(NtStatus::NOT_SUPPORTED),
+        _ => return Err(NtStatus::INVALID_INFO_CLASS),
+    }
+    Ok(Reply::ok(SetInfoResponse))
+}
+
+fn need(open: &Open, access: u32) -> Result<(), NtStatus> {
+    if open.has_access(access) {
+        Ok(())
+    } else {
+        Err(NtStatus::ACCESS_DENIED)
+    }
+}
+
+fn read_u32(buf: &[u8]) -> Result<u32, NtStatus> {
+    let b: [u8; 4] = buf
+        .get(..4)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(NtStatus::INFO_LENGTH_MISMATCH)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+fn current_meta(disk: &DiskOpen) -> Result<FileMeta, NtStatus> {
+    let path = disk.path();
+    FileMeta::of(disk.file(), path.leaf().unwrap_or("")).map_err(io_status)
+}
+
+/// FileBasicInformation ([MS-FSA 2.1.5.15.1]): times (creation and change time cannot be set
+/// on Linux and are ignored), and the attributes, of which only READONLY is kept on a file.
+/// FileAttributes 0 means "do not change"; DIRECTORY on a file is `INVALID_PARAMETER`.
+fn set_basic(disk: &DiskOpen, info: &FileBasicInformation) -> Result<(), NtStatus> {
+    if info.file_attributes != 0 {
+        if info.file_attributes & FILE_ATTRIBUTE_DIRECTORY != 0 && !disk.is_dir() {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        let meta = current_meta(disk)?;
+        let read_only = info.file_attributes & FILE_ATTRIBUTE_READONLY != 0;
+        file::set_read_only(disk.file(), &meta, read_only).map_err(io_status)?;
+    }
+    file::set_times(disk.file(), info.last_access_time, info.last_write_time).map_err(io_status)
+}
+
+/// FileRenameInformation ([MS-FSA 2.1.5.15.12]): the SMB2 form carries a full path relative to
+/// the share root and RootDirectory 0 ([MS-SMB2 3.3.5.21.1]). A leading `\` is tolerated.
+fn rename(cx: &TreeCx, disk: &DiskOpen, info: &FileRenameInformation) -> Result<(), NtStatus> {
+    if info.root_directory != 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let name = info.file_name.strip_prefix('\\').unwrap_or(&info.file_name);
+    let target = RelPath::parse(name)?;
+    if target.is_root() {
+        return Err(NtStatus::OBJECT_NAME_INVALID);
+    }
+    let root = cx.disk_root()?;
+    let from = disk.path();
+    file::rename(
+        root,
+        &from,
+        &target,
+        info.replace_if_exists,
+        disk.identity(),
+    )?;
+    tracing::trace!(from = %from.to_smb(), to = %target.to_smb(), "rename");
+    disk.set_path(target);
+    Ok(())
+}
+
+/// FileDispositionInformation ([MS-FSA 2.1.5.15.3]): marks the open's file for deletion at
+/// close (or clears the mark).
+fn set_disposition(disk: &DiskOpen, delete: bool, ignore_read_only: bool) -> Result<(), NtStatus> {
+    if delete {
+        if disk.path().is_root() {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+        let meta = current_meta(disk)?;
+        if !meta.is_dir && !ignore_read_only && meta.attributes & FILE_ATTRIBUTE_READONLY != 0 {
+            return Err(NtStatus::CANNOT_DELETE);
+        }
+        if meta.is_dir && !file::dir_is_empty(disk.file()).map_err(io_status)? {
+            return Err(NtStatus::DIRECTORY_NOT_EMPTY);
+        }
+    }
+    disk.set_delete_pending(delete);
+    Ok(())
+}
