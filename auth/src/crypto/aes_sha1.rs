@@ -124,7 +124,8 @@ mod tests {
     fn rfc3962_appendix_b_string_to_key() {
         let salt_hex = hex::decode("1234567878563412").unwrap();
         let g_clef = hex::decode("f09d849e").unwrap();
-        let cases: Vec<(Vec<u8>, Vec<u8>, u32, &str, &str)> = vec![
+        type Case = (Vec<u8>, Vec<u8>, u32, &'static str, &'static str);
+        let cases: Vec<Case> = vec![
             (
                 b"password".to_vec(),
                 b"ATHENA.MIT.EDUraeburn".to_vec(),

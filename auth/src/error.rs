@@ -1,0 +1,231 @@
+//! Why an authentication was refused. Each Display is one log line naming the cause and the fix
+//! (field research R2, R9): operators read these, not the client.
+
+use crate::crypto::enctype_name;
+
+/// RFC 4120 §7.5.9 error codes we send in KRB-ERROR tokens.
+pub mod code {
+    /// KDC_ERR_ETYPE_NOSUPP: enctype not allowed by configuration.
+    pub const KDC_ERR_ETYPE_NOSUPP: i32 = 14;
+    /// KRB_AP_ERR_BAD_INTEGRITY: integrity check on decrypted field failed.
+    pub const KRB_AP_ERR_BAD_INTEGRITY: i32 = 31;
+    /// KRB_AP_ERR_TKT_EXPIRED: ticket expired.
+    pub const KRB_AP_ERR_TKT_EXPIRED: i32 = 32;
+    /// KRB_AP_ERR_TKT_NYV: ticket not yet valid.
+    pub const KRB_AP_ERR_TKT_NYV: i32 = 33;
+    /// KRB_AP_ERR_REPEAT: request is a replay.
+    pub const KRB_AP_ERR_REPEAT: i32 = 34;
+    /// KRB_AP_ERR_BADMATCH: ticket and authenticator don't match.
+    pub const KRB_AP_ERR_BADMATCH: i32 = 36;
+    /// KRB_AP_ERR_SKEW: clock skew too great.
+    pub const KRB_AP_ERR_SKEW: i32 = 37;
+    /// KRB_AP_ERR_BADVERSION: protocol version mismatch.
+    pub const KRB_AP_ERR_BADVERSION: i32 = 39;
+    /// KRB_AP_ERR_MSG_TYPE: invalid message type.
+    pub const KRB_AP_ERR_MSG_TYPE: i32 = 40;
+    /// KRB_AP_ERR_MODIFIED: message stream modified (wrong service key).
+    pub const KRB_AP_ERR_MODIFIED: i32 = 41;
+    /// KRB_AP_ERR_BADKEYVER: specified version of key is not available.
+    pub const KRB_AP_ERR_BADKEYVER: i32 = 44;
+    /// KRB_AP_ERR_NOKEY: service key not available.
+    pub const KRB_AP_ERR_NOKEY: i32 = 45;
+}
+
+/// Why the acceptor refused a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The client offered no mechanism we implement (e.g. NTLMSSP only).
+    #[error(
+        "client offered no Kerberos mechanism (offered: {}); NTLM is not enabled, so the client must obtain a Kerberos ticket for this server's SPN (check the SPN is registered and the client uses the server's DNS name, not an IP)",
+        offered.join(", ")
+    )]
+    UnsupportedMechanism {
+        /// Dotted OIDs the client listed, in its order.
+        offered: Vec<String>,
+    },
+    /// A token could not be decoded.
+    #[error(
+        "malformed {what} from client: {detail}; the client sent a token this acceptor cannot parse"
+    )]
+    Malformed {
+        /// Which token.
+        what: &'static str,
+        /// Decoder detail.
+        detail: String,
+    },
+    /// A token arrived that the negotiation state does not expect.
+    #[error(
+        "unexpected {what} at this point of the negotiation; the client must restart SESSION_SETUP"
+    )]
+    Unexpected {
+        /// What arrived.
+        what: &'static str,
+    },
+    /// pvno/msg-type not 5/14.
+    #[error(
+        "AP-REQ has protocol version {pvno} and message type {msg_type} (want 5 and 14); the client is not speaking Kerberos V5"
+    )]
+    BadVersion {
+        /// pvno received.
+        pvno: i32,
+        /// msg-type received.
+        msg_type: i32,
+    },
+    /// The ticket's enctype is disabled by configuration (RC4 without `allow_rc4`) or unknown.
+    #[error("ticket for {spn} uses {} ({enctype}), which this server does not accept; set the account's supported enctypes to AES (msDS-SupportedEncryptionTypes / kadmin -e aes256-cts-hmac-sha1-96) or enable RC4 in the config", enctype_name(*enctype))]
+    EnctypeNotAllowed {
+        /// Ticket SPN.
+        spn: String,
+        /// Ticket enctype.
+        enctype: i32,
+    },
+    /// No keytab key for (principal, enctype).
+    #[error("no key in keytab for {spn} (ticket kvno {}, {}); keytab holds: {}; add the SPN's keys to the keytab (kadmin ktadd / ktpass) or use the SPN the keytab has", kvno.map_or("none".to_string(), |k| k.to_string()), enctype_name(*enctype), if keytab.is_empty() { "nothing".to_string() } else { keytab.join("; ") })]
+    NoKey {
+        /// Ticket sname@realm.
+        spn: String,
+        /// Ticket kvno, if sent.
+        kvno: Option<u32>,
+        /// Ticket enctype.
+        enctype: i32,
+        /// Keytab summary lines.
+        keytab: Vec<String>,
+    },
+    /// Keys for the SPN exist but none decrypts the ticket, and the ticket's kvno is not in the keytab.
+    #[error("ticket for {spn} has kvno {kvno} ({}) but the keytab holds kvnos {tried:?} and none decrypts it; the keytab is stale: re-export it after the last password/key change (kvno {kvno})", enctype_name(*enctype))]
+    BadKeyVersion {
+        /// Ticket sname@realm.
+        spn: String,
+        /// Ticket kvno.
+        kvno: u32,
+        /// Ticket enctype.
+        enctype: i32,
+        /// kvnos tried.
+        tried: Vec<u32>,
+    },
+    /// The key with the right kvno did not decrypt the ticket.
+    #[error("ticket for {spn} (kvno {}, {}) failed its integrity check with the keytab key (tried kvnos {tried:?}); the keytab key differs from the KDC's (wrong password, re-keyed account, or a CNAME alias mapped to another account's SPN)", kvno.map_or("none".to_string(), |k| k.to_string()), enctype_name(*enctype))]
+    TicketModified {
+        /// Ticket sname@realm.
+        spn: String,
+        /// Ticket kvno, if sent.
+        kvno: Option<u32>,
+        /// Ticket enctype.
+        enctype: i32,
+        /// kvnos tried.
+        tried: Vec<u32>,
+    },
+    /// The authenticator did not decrypt with the ticket session key.
+    #[error(
+        "authenticator for {spn} failed its integrity check with the ticket session key; the AP-REQ was tampered with or corrupted"
+    )]
+    AuthenticatorIntegrity {
+        /// Ticket sname@realm.
+        spn: String,
+    },
+    /// Authenticator cname/crealm differ from the ticket's.
+    #[error(
+        "authenticator names {authenticator} but the ticket was issued to {ticket}; the AP-REQ is forged or mixed up"
+    )]
+    ClientMismatch {
+        /// Ticket client.
+        ticket: String,
+        /// Authenticator client.
+        authenticator: String,
+    },
+    /// The authenticator time is too far from ours.
+    #[error(
+        "clock skew too great: client {client} is {offset_secs} s off this server (limit {max_skew_secs} s); synchronise both clocks with NTP"
+    )]
+    Skew {
+        /// Client principal.
+        client: String,
+        /// Client time minus server time, seconds.
+        offset_secs: i64,
+        /// Allowed skew.
+        max_skew_secs: u64,
+    },
+    /// Ticket starttime in the future beyond the skew.
+    #[error(
+        "ticket for {client} is not valid for another {starts_in_secs} s; check the server and KDC clocks (NTP)"
+    )]
+    TicketNotYetValid {
+        /// Client principal.
+        client: String,
+        /// Seconds until valid.
+        starts_in_secs: i64,
+    },
+    /// Ticket endtime passed beyond the skew.
+    #[error(
+        "ticket for {client} expired {expired_secs_ago} s ago; the client must get a new service ticket (kinit / klist purge)"
+    )]
+    TicketExpired {
+        /// Client principal.
+        client: String,
+        /// Seconds since expiry.
+        expired_secs_ago: i64,
+    },
+    /// The same authenticator was seen before.
+    #[error(
+        "replayed authenticator from {client} for {spn}; someone resent a captured AP-REQ (or the client reused one)"
+    )]
+    Replay {
+        /// Client principal.
+        client: String,
+        /// Service principal.
+        spn: String,
+    },
+    /// The client's mechListMIC did not verify.
+    #[error(
+        "SPNEGO mechListMIC from {client} did not verify; the mechanism list was tampered with (downgrade attempt) or the client's MIC is broken"
+    )]
+    MicMismatch {
+        /// Client principal.
+        client: String,
+    },
+    /// A mechListMIC was needed but the client sent none.
+    #[error(
+        "client {client} did not send the SPNEGO mechListMIC RFC 4178 requires when a non-preferred mechanism is chosen"
+    )]
+    MicMissing {
+        /// Client principal.
+        client: String,
+    },
+    /// A mechListMIC is needed with an enctype whose MIC tokens we do not implement.
+    #[error("SPNEGO mechListMIC with {} session keys is not supported; use AES enctypes or list Kerberos first on the client", enctype_name(*enctype))]
+    MicUnsupported {
+        /// Session key enctype.
+        enctype: i32,
+    },
+    /// Local failure (random source, encoder).
+    #[error("internal error: {0}; this is a server bug or an OS failure")]
+    Internal(String),
+}
+
+impl AuthError {
+    /// The RFC 4120 error code to put in a KRB-ERROR, if this failure warrants one.
+    pub fn krb_error_code(&self) -> Option<i32> {
+        use code::*;
+        Some(match self {
+            Self::BadVersion { msg_type, .. } if *msg_type != 14 => KRB_AP_ERR_MSG_TYPE,
+            Self::BadVersion { .. } => KRB_AP_ERR_BADVERSION,
+            Self::EnctypeNotAllowed { .. } => KDC_ERR_ETYPE_NOSUPP,
+            Self::NoKey { .. } => KRB_AP_ERR_NOKEY,
+            Self::BadKeyVersion { .. } => KRB_AP_ERR_BADKEYVER,
+            Self::TicketModified { .. } => KRB_AP_ERR_MODIFIED,
+            Self::AuthenticatorIntegrity { .. } => KRB_AP_ERR_BAD_INTEGRITY,
+            Self::ClientMismatch { .. } => KRB_AP_ERR_BADMATCH,
+            Self::Skew { .. } => KRB_AP_ERR_SKEW,
+            Self::TicketNotYetValid { .. } => KRB_AP_ERR_TKT_NYV,
+            Self::TicketExpired { .. } => KRB_AP_ERR_TKT_EXPIRED,
+            Self::Replay { .. } => KRB_AP_ERR_REPEAT,
+            Self::UnsupportedMechanism { .. }
+            | Self::Malformed { .. }
+            | Self::Unexpected { .. }
+            | Self::MicMismatch { .. }
+            | Self::MicMissing { .. }
+            | Self::MicUnsupported { .. }
+            | Self::Internal(_) => return None,
+        })
+    }
+}

@@ -1,0 +1,285 @@
+//! RFC 4120 §3.2.3 "Receipt of KRB_AP_REQ Message": decrypt the ticket with a keytab key (usage
+//! 2), the authenticator with the ticket session key (usage 11), and check names, times and
+//! replays. Never contacts a KDC (R6).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::keys;
+use super::replay::ReplayCache;
+use crate::asn1::kerberos::{
+    ApReq, Authenticator, EncTicketPart, EncryptionKey, KerberosTime, PrincipalName, Realm,
+    unix_seconds,
+};
+use crate::config::AcceptorConfig;
+use crate::crypto::{CryptoError, Enctype, Key, usage};
+use crate::error::AuthError;
+
+/// AP-REQ that passed every check.
+#[derive(Debug)]
+pub struct Accepted {
+    /// Client `name@REALM`.
+    pub client: String,
+    /// Ticket `sname@realm`.
+    pub spn: String,
+    /// kvno of the keytab key that decrypted the ticket.
+    pub kvno: u32,
+    /// True when that kvno differs from the ticket's.
+    pub kvno_fallback: bool,
+    /// Ticket enctype.
+    pub ticket_enctype: i32,
+    /// Initiator subkey if present, else the ticket session key (R11).
+    pub session_key: Key,
+    /// The ticket session key (encrypts the AP-REP).
+    pub ticket_session_key: Key,
+    /// Raw PAC, if any.
+    pub pac: Option<Vec<u8>>,
+    /// Ticket end time.
+    pub ticket_end: SystemTime,
+    /// Authenticator ctime (echoed in the AP-REP).
+    pub ctime: KerberosTime,
+    /// Authenticator cusec (echoed).
+    pub cusec: u32,
+    /// Authenticator seq-number (initiator's initial sequence number).
+    pub initiator_seq: Option<u32>,
+    /// The client asked for mutual authentication (APOptions mutual-required).
+    pub mutual: bool,
+}
+
+/// A refused AP-REQ with what is known for the KRB-ERROR (RFC 4120 §5.9.1).
+#[derive(Debug)]
+pub struct Rejection {
+    /// The cause.
+    pub error: AuthError,
+    /// Service realm and name, when the ticket was decoded.
+    pub service: Option<(Realm, PrincipalName)>,
+    /// Authenticator ctime/cusec, when decrypted.
+    pub client_time: Option<(KerberosTime, u32)>,
+}
+
+impl From<AuthError> for Box<Rejection> {
+    fn from(error: AuthError) -> Self {
+        Box::new(Rejection {
+            error,
+            service: None,
+            client_time: None,
+        })
+    }
+}
+
+/// `now` as (seconds, microseconds) since the epoch.
+pub fn split_now(now: SystemTime) -> (i64, u32) {
+    match now.duration_since(UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_micros(),
+        ),
+        Err(_) => (0, 0),
+    }
+}
+
+fn to_system_time(t: &KerberosTime) -> SystemTime {
+    u64::try_from(unix_seconds(t)).map_or(UNIX_EPOCH, |s| UNIX_EPOCH + Duration::from_secs(s))
+}
+
+fn principal(name: &PrincipalName, realm: &Realm) -> String {
+    format!("{}@{}", name.to_text(), realm.to_text())
+}
+
+/// An enctype we implement and the configuration allows.
+fn allowed(cfg: &AcceptorConfig, n: i32) -> Option<Enctype> {
+    Enctype::from_i32(n).filter(|e| cfg.allow_rc4 || *e != Enctype::Rc4Hmac)
+}
+
+fn key_from(cfg: &AcceptorConfig, k: &EncryptionKey, spn: &str) -> Result<Key, AuthError> {
+    let e = allowed(cfg, k.keytype).ok_or_else(|| AuthError::EnctypeNotAllowed {
+        spn: spn.to_owned(),
+        enctype: k.keytype,
+    })?;
+    Key::new(e, &k.keyvalue).map_err(|_| AuthError::Malformed {
+        what: "session key",
+        detail: format!("{} key of {} bytes", e.name(), k.keyvalue.len()),
+    })
+}
+
+/// Check a DER AP-REQ (already unwrapped from GSS).
+pub fn verify_ap_req(
+    cfg: &AcceptorConfig,
+    replay: &ReplayCache,
+    der: &[u8],
+    now: SystemTime,
+) -> Result<Accepted, Box<Rejection>> {
+    let req: ApReq = crate::asn1::decode(der).map_err(|e| AuthError::Malformed {
+        what: "AP-REQ",
+        detail: e.to_string(),
+    })?;
+    if req.pvno != 5 || req.msg_type != 14 {
+        return Err(AuthError::BadVersion {
+            pvno: req.pvno,
+            msg_type: req.msg_type,
+        }
+        .into());
+    }
+    let ticket = &req.ticket;
+    let service = Some((ticket.realm.clone(), ticket.sname.clone()));
+    let reject = |error: AuthError| {
+        Box::new(Rejection {
+            error,
+            service: service.clone(),
+            client_time: None,
+        })
+    };
+    let spn = principal(&ticket.sname, &ticket.realm);
+    let etype_n = ticket.enc_part.etype;
+    let tkt_kvno = ticket.enc_part.kvno;
+
+    // 1. Decrypt the ticket with a keytab key (usage 2).
+    let Some(etype) = allowed(cfg, etype_n) else {
+        return Err(reject(AuthError::EnctypeNotAllowed {
+            spn,
+            enctype: etype_n,
+        }));
+    };
+    let cands = keys::candidates(&cfg.keytab, &ticket.realm, &ticket.sname, etype_n, tkt_kvno);
+    if cands.is_empty() {
+        return Err(reject(AuthError::NoKey {
+            spn,
+            kvno: tkt_kvno,
+            enctype: etype_n,
+            keytab: cfg.keytab.summary(),
+        }));
+    }
+    let mut tried = Vec::new();
+    let mut found = None;
+    for c in &cands {
+        tried.push(c.entry.kvno);
+        let Ok(key) = Key::new(etype, &c.entry.key) else {
+            continue;
+        };
+        match key.decrypt(usage::TICKET, &ticket.enc_part.cipher) {
+            Ok(plain) => {
+                found = Some((plain, c.entry.kvno, c.fallback));
+                break;
+            }
+            Err(CryptoError::Integrity | CryptoError::TooShort | CryptoError::BadKeyLength) => {}
+            Err(e) => return Err(reject(AuthError::Internal(e.to_string()))),
+        }
+    }
+    let Some((plain, kvno, kvno_fallback)) = found else {
+        let kvno_known = tkt_kvno.is_some_and(|k| tried.contains(&k));
+        return Err(reject(match tkt_kvno {
+            Some(k) if !kvno_known => AuthError::BadKeyVersion {
+                spn,
+                kvno: k,
+                enctype: etype_n,
+                tried,
+            },
+            _ => AuthError::TicketModified {
+                spn,
+                kvno: tkt_kvno,
+                enctype: etype_n,
+                tried,
+            },
+        }));
+    };
+    let enc: EncTicketPart = crate::asn1::decode(&plain).map_err(|e| {
+        reject(AuthError::Malformed {
+            what: "EncTicketPart",
+            detail: e.to_string(),
+        })
+    })?;
+    let ticket_key = key_from(cfg, &enc.key, &spn).map_err(reject)?;
+
+    // 2. Decrypt the authenticator with the ticket session key (usage 11).
+    let auth_plain = ticket_key
+        .decrypt(usage::AP_REQ_AUTHENTICATOR, &req.authenticator.cipher)
+        .map_err(|_| reject(AuthError::AuthenticatorIntegrity { spn: spn.clone() }))?;
+    let auth: Authenticator = crate::asn1::decode(&auth_plain).map_err(|e| {
+        reject(AuthError::Malformed {
+            what: "Authenticator",
+            detail: e.to_string(),
+        })
+    })?;
+    let client_time = Some((auth.ctime, auth.cusec));
+    let reject = |error: AuthError| {
+        Box::new(Rejection {
+            error,
+            service: service.clone(),
+            client_time,
+        })
+    };
+
+    // 3. The authenticator must name the ticket's client.
+    let client = principal(&enc.cname, &enc.crealm);
+    if auth.crealm != enc.crealm || auth.cname.name_string != enc.cname.name_string {
+        return Err(reject(AuthError::ClientMismatch {
+            ticket: client,
+            authenticator: principal(&auth.cname, &auth.crealm),
+        }));
+    }
+
+    // 4. Times: authenticator within the skew, ticket inside its validity (± skew).
+    let (now_s, _) = split_now(now);
+    let skew = i64::try_from(cfg.max_skew.as_secs()).unwrap_or(i64::MAX);
+    let offset = unix_seconds(&auth.ctime).saturating_sub(now_s);
+    if offset.saturating_abs() > skew {
+        return Err(reject(AuthError::Skew {
+            client,
+            offset_secs: offset,
+            max_skew_secs: cfg.max_skew.as_secs(),
+        }));
+    }
+    let start = unix_seconds(enc.starttime.as_ref().unwrap_or(&enc.authtime));
+    // TicketFlags bit 7 "invalid": a postdated ticket not yet validated by the KDC.
+    let invalid = enc.flags.get(7).is_some_and(|b| *b);
+    if start.saturating_sub(now_s) > skew || invalid {
+        return Err(reject(AuthError::TicketNotYetValid {
+            client,
+            starts_in_secs: start.saturating_sub(now_s),
+        }));
+    }
+    let end = unix_seconds(&enc.endtime);
+    if now_s.saturating_sub(end) > skew {
+        return Err(reject(AuthError::TicketExpired {
+            client,
+            expired_secs_ago: now_s.saturating_sub(end),
+        }));
+    }
+
+    // 5. Replay cache, last, so refused requests do not fill it.
+    if !replay.check_and_insert(
+        &client,
+        &spn,
+        unix_seconds(&auth.ctime),
+        auth.cusec,
+        now,
+        cfg.max_skew,
+    ) {
+        return Err(reject(AuthError::Replay { client, spn }));
+    }
+
+    let session_key = match &auth.subkey {
+        Some(sk) => key_from(cfg, sk, &spn).map_err(reject)?,
+        None => ticket_key.clone(),
+    };
+    // APOptions bit 2: mutual-required.
+    let mutual = req.ap_options.get(2).is_some_and(|b| *b);
+    Ok(Accepted {
+        client,
+        spn,
+        kvno,
+        kvno_fallback,
+        ticket_enctype: etype_n,
+        session_key,
+        ticket_session_key: ticket_key,
+        pac: enc
+            .authorization_data
+            .as_ref()
+            .and_then(super::pac::find_pac),
+        ticket_end: to_system_time(&enc.endtime),
+        ctime: auth.ctime,
+        cusec: auth.cusec,
+        // Sequence numbers are 32-bit; a negative encoding is the same bits (two's complement).
+        initiator_seq: auth.seq_number.map(|s| s as u32),
+        mutual,
+    })
+}

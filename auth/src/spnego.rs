@@ -1,0 +1,463 @@
+//! The SPNEGO negotiation state machine (RFC 4178, MS-SPNG) around the Kerberos acceptor.
+//! Rules from field research R10-R12: accept an optimistic krb5 token in one leg; echo the
+//! client's first-listed krb5 OID in supportedMech; send a mechListMIC only when the client sent
+//! one or we chose a mechanism that was not the client's first.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rasn::types::{ObjectIdentifier, OctetString};
+
+use crate::asn1::kerberos::KerberosString;
+use crate::asn1::spnego::{
+    NegHints, NegState, NegTokenInit, NegTokenInit2, NegTokenResp, NegotiationToken,
+    NegotiationToken2,
+};
+use crate::config::AcceptorConfig;
+use crate::crypto::random_bytes;
+use crate::error::AuthError;
+use crate::gss::{self, oid};
+use crate::kerberos::verify::{Accepted, verify_ap_req};
+use crate::kerberos::{ReplayCache, mic, reply};
+use crate::outcome::{Authenticated, Mechanism, SessionKey, Step};
+
+/// MS-SPNG §2.2.1: the hint name Windows servers send.
+const HINT_NAME: &str = "not_defined_in_RFC4178@please_ignore";
+
+fn oid_of(arcs: &'static [u32]) -> ObjectIdentifier {
+    ObjectIdentifier::new_unchecked(std::borrow::Cow::Borrowed(arcs))
+}
+
+/// The SPNEGO NegTokenInit2 for the SMB2 NEGOTIATE response: mechTypes [MS-KRB5, KRB5], the
+/// MS-SPNG hint name, GSS-wrapped with the SPNEGO OID.
+pub fn negotiate_hint() -> Vec<u8> {
+    let tok = NegotiationToken2::NegTokenInit2(NegTokenInit2 {
+        mech_types: Some(vec![oid_of(oid::MS_KRB5_ARCS), oid_of(oid::KRB5_ARCS)]),
+        req_flags: None,
+        mech_token: None,
+        neg_hints: Some(NegHints {
+            hint_name: Some(KerberosString::new(HINT_NAME)),
+            hint_address: None,
+        }),
+        mech_list_mic: None,
+    });
+    // Encoding a fixed, valid value cannot fail; fall back to an empty token rather than panic.
+    gss::wrap(oid::SPNEGO, &crate::asn1::encode(&tok).unwrap_or_default())
+}
+
+/// Dotted form of an OID.
+fn dotted(o: &ObjectIdentifier) -> String {
+    o.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// Which krb5 OID this is, if any.
+fn krb5_oid_name(o: &[u32]) -> Option<&'static str> {
+    if o == oid::KRB5_ARCS {
+        Some(oid::KRB5_STR)
+    } else if o == oid::MS_KRB5_ARCS {
+        Some(oid::MS_KRB5_STR)
+    } else {
+        None
+    }
+}
+
+/// What SPNEGO agreed on.
+#[derive(Debug, Clone)]
+struct Negotiation {
+    /// The client's first-listed krb5 OID (echoed in supportedMech).
+    supported: ObjectIdentifier,
+    /// Its dotted form.
+    oid: &'static str,
+    /// DER of the client's mechTypes: what both mechListMICs cover.
+    mech_types_der: Vec<u8>,
+    /// RFC 4178 §5: a MIC exchange is required (we did not pick the client's first mech).
+    mic_required: bool,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for the first token.
+    Start,
+    /// supportedMech sent; waiting for the krb5 token in a NegTokenResp.
+    AwaitMechToken(Negotiation),
+    /// AP-REP and our MIC sent; waiting for the client's MIC.
+    AwaitMic(Negotiation, Box<Accepted>),
+    /// Done or refused; any further token is unexpected.
+    Finished,
+}
+
+/// One SESSION_SETUP exchange: feed each security buffer to [`Acceptor::step`].
+#[derive(Debug)]
+pub struct Acceptor {
+    config: Arc<AcceptorConfig>,
+    replay: Arc<ReplayCache>,
+    state: State,
+}
+
+fn resp(
+    neg_state: NegState,
+    supported: Option<ObjectIdentifier>,
+    token: Option<Vec<u8>>,
+    mic: Option<Vec<u8>>,
+) -> Vec<u8> {
+    let r = NegotiationToken::NegTokenResp(NegTokenResp {
+        neg_state: Some(neg_state),
+        supported_mech: supported,
+        response_token: token.map(OctetString::from),
+        mech_list_mic: mic.map(OctetString::from),
+    });
+    crate::asn1::encode(&r).unwrap_or_default()
+}
+
+fn refused(error: AuthError, output: Option<Vec<u8>>) -> Step {
+    Step::Refused { output, error }
+}
+
+fn malformed(what: &'static str, e: impl ToString) -> AuthError {
+    AuthError::Malformed {
+        what,
+        detail: e.to_string(),
+    }
+}
+
+/// Strip the GSS krb5 framing (either krb5 OID, TOK_ID 01 00) from a mechanism token; a bare
+/// AP-REQ ([APPLICATION 14] = 0x6e) is accepted too.
+fn ap_req_bytes(token: &[u8]) -> Result<&[u8], AuthError> {
+    if token.first() == Some(&0x6e) {
+        return Ok(token);
+    }
+    let (mech, inner) = gss::unwrap(token).map_err(|e| malformed("krb5 token", e))?;
+    if mech != oid::KRB5 && mech != oid::MS_KRB5 {
+        return Err(malformed("krb5 token", "mechanism OID is not Kerberos"));
+    }
+    match gss::split_tok_id(inner) {
+        Some((id, msg)) if id == gss::TOK_AP_REQ => Ok(msg),
+        Some((id, _)) => Err(malformed(
+            "krb5 token",
+            format!("TOK_ID {:02x}{:02x} is not AP-REQ", id[0], id[1]),
+        )),
+        None => Err(malformed("krb5 token", "missing TOK_ID")),
+    }
+}
+
+fn authenticated(acc: &Accepted, oid: &'static str) -> Authenticated {
+    Authenticated {
+        principal: acc.client.clone(),
+        mechanism: Mechanism::Kerberos { oid },
+        spn: acc.spn.clone(),
+        kvno: acc.kvno,
+        kvno_fallback: acc.kvno_fallback,
+        ticket_enctype: acc.ticket_enctype,
+        session_enctype: acc.session_key.enctype().number(),
+        session_key: SessionKey::new(acc.session_key.as_bytes()),
+        pac: acc.pac.clone(),
+        ticket_end: acc.ticket_end,
+    }
+}
+
+/// Our initial sequence number for the AP-REP (RFC 4121 §4.2.6: random, 30 bits as MIT does).
+fn our_seq() -> Result<u32, AuthError> {
+    let mut b = [0u8; 4];
+    random_bytes(&mut b).map_err(|e| AuthError::Internal(e.to_string()))?;
+    Ok(u32::from_be_bytes(b) & 0x3fff_ffff)
+}
+
+impl Acceptor {
+    /// A fresh exchange.
+    pub fn new(config: Arc<AcceptorConfig>, replay: Arc<ReplayCache>) -> Self {
+        Self {
+            config,
+            replay,
+            state: State::Start,
+        }
+    }
+
+    /// Feed one security buffer from a SESSION_SETUP request. `now` is the current time.
+    pub fn step(&mut self, input: &[u8], now: SystemTime) -> Step {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Start => self.start(input, now),
+            State::AwaitMechToken(neg) => self.await_mech_token(neg, input, now),
+            State::AwaitMic(neg, acc) => Self::await_mic(&neg, &acc, input),
+            State::Finished => refused(
+                AuthError::Unexpected {
+                    what: "token after the exchange ended",
+                },
+                None,
+            ),
+        }
+    }
+
+    fn start(&mut self, input: &[u8], now: SystemTime) -> Step {
+        if input.is_empty() {
+            // Some clients open with an empty buffer: offer our mechanisms again.
+            self.state = State::Start;
+            return Step::Continue {
+                output: negotiate_hint(),
+            };
+        }
+        if input.starts_with(b"NTLMSSP\0") {
+            return refused(
+                AuthError::UnsupportedMechanism {
+                    offered: vec![oid::NTLMSSP_STR.into()],
+                },
+                None,
+            );
+        }
+        let token = match gss::unwrap(input) {
+            Ok((m, inner)) if m == oid::SPNEGO => crate::asn1::decode::<NegotiationToken>(inner)
+                .map_err(|e| malformed("SPNEGO NegTokenInit", e)),
+            Ok((m, _)) if m == oid::KRB5 || m == oid::MS_KRB5 => {
+                return self.raw_krb5(m, input, now);
+            }
+            Ok((m, _)) => {
+                let name = if m == oid::NTLMSSP {
+                    oid::NTLMSSP_STR.to_string()
+                } else {
+                    format!("{m:02x?}")
+                };
+                return refused(
+                    AuthError::UnsupportedMechanism {
+                        offered: vec![name],
+                    },
+                    None,
+                );
+            }
+            // A bare NegotiationToken without the GSS header.
+            Err(_) => crate::asn1::decode::<NegotiationToken>(input)
+                .map_err(|e| malformed("SPNEGO token", e)),
+        };
+        match token {
+            Ok(NegotiationToken::NegTokenInit(init)) => self.init(init, now),
+            Ok(NegotiationToken::NegTokenResp(_)) => refused(
+                AuthError::Unexpected {
+                    what: "NegTokenResp before NegTokenInit",
+                },
+                None,
+            ),
+            Err(e) => refused(e, None),
+        }
+    }
+
+    /// Raw GSS krb5 without SPNEGO: answer with the bare GSS AP-REP or KRB-ERROR.
+    fn raw_krb5(&mut self, mech: &[u8], input: &[u8], now: SystemTime) -> Step {
+        let oid_name = if mech == oid::MS_KRB5 {
+            oid::MS_KRB5_STR
+        } else {
+            oid::KRB5_STR
+        };
+        let ap_req = match ap_req_bytes(input) {
+            Ok(a) => a,
+            Err(e) => return refused(e, None),
+        };
+        match verify_ap_req(&self.config, &self.replay, ap_req, now) {
+            Err(rej) => {
+                let out = reply::krb_error(&rej, now);
+                refused(rej.error, out)
+            }
+            Ok(acc) => {
+                let seq = match acc.initiator_seq.map(|_| our_seq()).transpose() {
+                    Ok(s) => s,
+                    Err(e) => return refused(e, None),
+                };
+                let output = if acc.mutual {
+                    match reply::ap_rep(&acc, seq) {
+                        Ok(t) => t,
+                        Err(e) => return refused(e, None),
+                    }
+                } else {
+                    Vec::new()
+                };
+                Step::Done {
+                    output,
+                    session: authenticated(&acc, oid_name),
+                }
+            }
+        }
+    }
+
+    fn init(&mut self, init: NegTokenInit, now: SystemTime) -> Step {
+        let Some((idx, oid_name)) = init
+            .mech_types
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| krb5_oid_name(m).map(|n| (i, n)))
+        else {
+            let offered = init.mech_types.iter().map(dotted).collect();
+            return refused(
+                AuthError::UnsupportedMechanism { offered },
+                Some(resp(NegState::Reject, None, None, None)),
+            );
+        };
+        let Some(supported) = init.mech_types.get(idx).cloned() else {
+            return refused(AuthError::Internal("mech index out of range".into()), None);
+        };
+        let mech_types_der = match crate::asn1::encode(&init.mech_types) {
+            Ok(d) => d,
+            Err(e) => return refused(AuthError::Internal(e.to_string()), None),
+        };
+        let neg = Negotiation {
+            supported,
+            oid: oid_name,
+            mech_types_der,
+            mic_required: idx != 0,
+        };
+        match (idx, init.mech_token) {
+            (0, Some(tok)) => self.mech_token(neg, &tok, true, init.mech_list_mic.as_deref(), now),
+            _ => {
+                // Not the client's first choice (or no optimistic token): name our choice and,
+                // per RFC 4178 §5, request a MIC when it was not the client's first.
+                let state = if neg.mic_required {
+                    NegState::RequestMic
+                } else {
+                    NegState::AcceptIncomplete
+                };
+                let output = resp(state, Some(neg.supported.clone()), None, None);
+                self.state = State::AwaitMechToken(neg);
+                Step::Continue { output }
+            }
+        }
+    }
+
+    fn await_mech_token(&mut self, neg: Negotiation, input: &[u8], now: SystemTime) -> Step {
+        match crate::asn1::decode::<NegotiationToken>(input) {
+            Ok(NegotiationToken::NegTokenResp(r)) => match r.response_token {
+                Some(tok) => self.mech_token(neg, &tok, false, r.mech_list_mic.as_deref(), now),
+                None => refused(
+                    AuthError::Unexpected {
+                        what: "NegTokenResp without a krb5 token",
+                    },
+                    None,
+                ),
+            },
+            Ok(NegotiationToken::NegTokenInit(_)) => refused(
+                AuthError::Unexpected {
+                    what: "second NegTokenInit",
+                },
+                None,
+            ),
+            Err(e) => refused(malformed("SPNEGO NegTokenResp", e), None),
+        }
+    }
+
+    /// Verify the AP-REQ and answer; `first_reply` decides whether supportedMech is included
+    /// (RFC 4178 §4.2.2: only in the acceptor's first reply).
+    fn mech_token(
+        &mut self,
+        neg: Negotiation,
+        token: &[u8],
+        first_reply: bool,
+        client_mic: Option<&[u8]>,
+        now: SystemTime,
+    ) -> Step {
+        let supported = first_reply.then(|| neg.supported.clone());
+        let ap_req = match ap_req_bytes(token) {
+            Ok(a) => a,
+            Err(e) => return refused(e, Some(resp(NegState::Reject, supported, None, None))),
+        };
+        let acc = match verify_ap_req(&self.config, &self.replay, ap_req, now) {
+            Ok(a) => a,
+            Err(rej) => {
+                let krb_err = reply::krb_error(&rej, now);
+                return refused(
+                    rej.error,
+                    Some(resp(NegState::Reject, supported, krb_err, None)),
+                );
+            }
+        };
+        let need_mic = neg.mic_required || client_mic.is_some();
+        if need_mic && !acc.session_key.enctype().is_cfx() {
+            let enctype = acc.session_key.enctype().number();
+            return refused(
+                AuthError::MicUnsupported { enctype },
+                Some(resp(NegState::Reject, supported, None, None)),
+            );
+        }
+        // Our sequence number goes in the AP-REP and in our MIC's SND_SEQ (0 when absent, as
+        // the initiator then assumes).
+        let seq = match acc.initiator_seq.map(|_| our_seq()).transpose() {
+            Ok(s) => s,
+            Err(e) => return refused(e, None),
+        };
+        let ap_rep = if acc.mutual {
+            match reply::ap_rep(&acc, seq) {
+                Ok(t) => Some(t),
+                Err(e) => return refused(e, None),
+            }
+        } else {
+            None
+        };
+        let our_mic = if need_mic {
+            match mic::acceptor_mic(
+                &acc.session_key,
+                &neg.mech_types_der,
+                u64::from(seq.unwrap_or(0)),
+            ) {
+                Ok(m) => Some(m),
+                Err(e) => return refused(AuthError::Internal(e.to_string()), None),
+            }
+        } else {
+            None
+        };
+        if let Some(m) = client_mic {
+            if !mic::verify_initiator_mic(&acc.session_key, m, &neg.mech_types_der) {
+                return refused(
+                    AuthError::MicMismatch {
+                        client: acc.client.clone(),
+                    },
+                    Some(resp(NegState::Reject, None, None, None)),
+                );
+            }
+            let output = resp(NegState::AcceptCompleted, supported, ap_rep, our_mic);
+            return Step::Done {
+                output,
+                session: authenticated(&acc, neg.oid),
+            };
+        }
+        if need_mic {
+            // MIT's order: AP-REP and our MIC now, the client's MIC in the next leg.
+            let output = resp(NegState::AcceptIncomplete, supported, ap_rep, our_mic);
+            self.state = State::AwaitMic(neg, Box::new(acc));
+            return Step::Continue { output };
+        }
+        let output = resp(NegState::AcceptCompleted, supported, ap_rep, None);
+        Step::Done {
+            output,
+            session: authenticated(&acc, neg.oid),
+        }
+    }
+
+    fn await_mic(neg: &Negotiation, acc: &Accepted, input: &[u8]) -> Step {
+        let r = match crate::asn1::decode::<NegotiationToken>(input) {
+            Ok(NegotiationToken::NegTokenResp(r)) => r,
+            Ok(NegotiationToken::NegTokenInit(_)) => {
+                return refused(
+                    AuthError::Unexpected {
+                        what: "NegTokenInit instead of the mechListMIC",
+                    },
+                    None,
+                );
+            }
+            Err(e) => return refused(malformed("SPNEGO NegTokenResp", e), None),
+        };
+        let Some(m) = r.mech_list_mic else {
+            return refused(
+                AuthError::MicMissing {
+                    client: acc.client.clone(),
+                },
+                Some(resp(NegState::Reject, None, None, None)),
+            );
+        };
+        if !mic::verify_initiator_mic(&acc.session_key, &m, &neg.mech_types_der) {
+            return refused(
+                AuthError::MicMismatch {
+                    client: acc.client.clone(),
+                },
+                Some(resp(NegState::Reject, None, None, None)),
+            );
+        }
+        Step::Done {
+            output: resp(NegState::AcceptCompleted, None, None, None),
+            session: authenticated(acc, neg.oid),
+        }
+    }
+}
