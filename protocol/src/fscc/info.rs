@@ -64,7 +64,9 @@ impl FsccStruct for FileBasicInformation {
             change_time: r.u64()?,
             file_attributes: r.u32()?,
         };
-        // Reserved: clients may send 36 bytes; be liberal.
+        // Reserved: the structure is 40 bytes; a shorter SET_INFO buffer is
+        // STATUS_INFO_LENGTH_MISMATCH (MS-FSA 2.1.5.14.2), so it must not decode.
+        r.skip(4)?;
         Ok(v)
     }
 }
