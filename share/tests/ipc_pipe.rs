@@ -109,7 +109,7 @@ fn ndr_wstr(v: &mut Vec<u8>, s: &str) {
     }
 }
 fn pad4(v: &mut Vec<u8>) {
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
 }
