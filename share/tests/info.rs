@@ -142,7 +142,7 @@ fn file_classes_decode_and_agree() {
             64
         )
         .unwrap_err(),
-        NtStatus::OBJECT_NAME_NOT_FOUND
+        NtStatus::NOT_SUPPORTED
     );
     assert_eq!(
         qi(&cx, id, InfoType::FILE, 0xEE, 64).unwrap_err(),

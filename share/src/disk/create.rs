@@ -97,6 +97,9 @@ pub struct CreateSpec {
     pub want: Want,
     /// The access granted to the open (already checked against the share).
     pub granted_access: u32,
+    /// The client asked for MAXIMUM_ALLOWED: if the host refuses write access, open read-only
+    /// and drop the write rights instead of failing.
+    pub maximum_allowed: bool,
     /// The share refuses all modification.
     pub read_only_share: bool,
     /// FileAttributes for a new file (READONLY is honoured, the rest is ignored).
@@ -112,6 +115,9 @@ pub struct Opened {
     pub meta: FileMeta,
     /// What happened.
     pub action: CreateAction,
+    /// The access actually granted (less than asked under MAXIMUM_ALLOWED on a file the host
+    /// lets us only read).
+    pub granted_access: u32,
 }
 
 /// Opens or creates `path` beneath `root` as `spec` says.
@@ -192,17 +198,32 @@ fn open_existing(root: &DiskRoot, path: &RelPath, spec: &CreateSpec) -> Result<O
         return Err(NtStatus::OBJECT_NAME_COLLISION);
     }
     let mut flags = open_flags(pmeta.is_dir, spec.granted_access);
-    if spec.disposition.truncates() && flags.contains(OFlags::RDONLY) && !pmeta.is_dir {
+    if spec.disposition.truncates() && !pmeta.is_dir {
         // Overwrite needs a writable descriptor even if the client asked only to read.
         flags = OFlags::RDWR;
     }
-    let fd = match open_beneath(root.fd(), path, flags, Mode::empty()) {
+    let mut granted = spec.granted_access;
+    let eacces = |e: &io::Error| e.raw_os_error() == Some(rustix::io::Errno::ACCESS.raw_os_error());
+    let first = match open_beneath(root.fd(), path, flags, Mode::empty()) {
+        Err(e)
+            if eacces(&e)
+                && spec.maximum_allowed
+                && flags == OFlags::RDWR
+                && !spec.disposition.truncates() =>
+        {
+            granted &= !super::access::WRITE_RIGHTS;
+            flags = OFlags::RDONLY;
+            open_beneath(root.fd(), path, flags, Mode::empty())
+        }
+        other => other,
+    };
+    let fd = match first {
         Ok(fd) => fd,
         // No read permission on the host but only attributes wanted: keep the O_PATH fd.
         Err(e)
-            if e.raw_os_error() == Some(rustix::io::Errno::ACCESS.raw_os_error())
+            if eacces(&e)
                 && flags == OFlags::RDONLY
-                && spec.granted_access & super::access::FILE_READ_DATA == 0 =>
+                && granted & super::access::FILE_READ_DATA == 0 =>
         {
             probe
         }
@@ -223,7 +244,12 @@ fn open_existing(root: &DiskRoot, path: &RelPath, spec: &CreateSpec) -> Result<O
         file.set_len(0).map_err(|e| io_to_status(&e))?;
         meta = FileMeta::of(&file, leaf).map_err(|e| io_to_status(&e))?;
     }
-    Ok(Opened { file, meta, action })
+    Ok(Opened {
+        file,
+        meta,
+        action,
+        granted_access: granted,
+    })
 }
 
 fn create_new(
@@ -261,5 +287,6 @@ fn create_new(
         file,
         meta,
         action: CreateAction::Created,
+        granted_access: spec.granted_access,
     })
 }

@@ -65,6 +65,7 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
         disposition,
         want,
         granted_access: granted,
+        maximum_allowed: req.desired_access & access::MAXIMUM_ALLOWED != 0,
         read_only_share: cx.tree.read_only(),
         file_attributes: req.file_attributes,
     };
@@ -77,6 +78,7 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
         return Err(NtStatus::ACCESS_DENIED);
     }
     let meta = opened.meta;
+    let granted = opened.granted_access;
     let share = Arc::clone(&cx.tree.share);
     let open = cx.session.insert_open(|file_id| {
         Open::new(

@@ -301,8 +301,9 @@ fn file_info(
                 max,
             )
         }
-        // No 8.3 names are generated (as Windows with short names disabled).
-        FileInformationClass::FileAlternateNameInformation => Err(NtStatus::OBJECT_NAME_NOT_FOUND),
+        // No 8.3 names are generated. NOT_SUPPORTED rather than Windows' OBJECT_NAME_NOT_FOUND:
+        // smbclient's `allinfo` tolerates only NOT_SUPPORTED / NOT_IMPLEMENTED here.
+        FileInformationClass::FileAlternateNameInformation => Err(NtStatus::NOT_SUPPORTED),
         _ => Err(NtStatus::INVALID_INFO_CLASS),
     }
 }
