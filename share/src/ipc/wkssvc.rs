@@ -224,3 +224,59 @@ impl RpcService for Wkssvc {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::ipc::rpc::ndr::{decode_stub, encode_stub};
+
+    #[test]
+    fn wksta_get_info_round_trips() {
+        let req = NetrWkstaGetInfoRequest {
+            server_name: Some("\\\\x".into()),
+            level: 100,
+        };
+        let b = encode_stub(&req);
+        assert_eq!(decode_stub::<NetrWkstaGetInfoRequest>(&b).unwrap(), req);
+        let svc = Wkssvc::new(Arc::new(PipeServerInfo {
+            server_name: "S".into(),
+            shares: vec![],
+        }));
+        for level in [100, 101, 102, 502, 7] {
+            let resp = svc.wksta_get_info(&NetrWkstaGetInfoRequest {
+                server_name: None,
+                level,
+            });
+            let b = encode_stub(&resp);
+            assert_eq!(decode_stub::<NetrWkstaGetInfoResponse>(&b).unwrap(), resp);
+            for n in 0..b.len() {
+                assert!(decode_stub::<NetrWkstaGetInfoResponse>(&b[..n]).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn wksta_info_100_wire_layout() {
+        let svc = Wkssvc::new(Arc::new(PipeServerInfo {
+            server_name: "S".into(),
+            shares: vec![],
+        }));
+        let b = encode_stub(&svc.wksta_get_info(&NetrWkstaGetInfoRequest {
+            server_name: None,
+            level: 100,
+        }));
+        let r32 = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        // discriminant, -> info, platform, -> name, -> langroup, major, minor
+        assert_eq!(
+            [r32(0), r32(4), r32(8), r32(12), r32(16), r32(20), r32(24)],
+            [100, 0x20000, 500, 0x20004, 0x20008, 10, 0]
+        );
+        // "S" then "WORKGROUP", then the status.
+        assert_eq!([r32(28), r32(32), r32(36)], [2, 0, 2]);
+        assert_eq!(&b[40..44], &[b'S', 0, 0, 0]);
+        assert_eq!([r32(44), r32(48), r32(52)], [10, 0, 10]);
+        assert_eq!(b.len(), 56 + 20 + 4);
+        assert_eq!(r32(b.len() - 4), 0);
+    }
+}

@@ -368,3 +368,191 @@ pub fn fragment_response(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::ipc::rpc::SRVSVC;
+
+    fn parts(frags: &[Vec<u8>]) -> Vec<Response> {
+        frags
+            .iter()
+            .map(|f| match Pdu::decode(f).unwrap().body {
+                PduBody::Response(r) => r,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn empty_stub_is_one_fragment() {
+        let h = CommonHeader::new(0, 3, 9);
+        let f = fragment_response(&h, 1, &[], MAX_FRAG);
+        assert_eq!(f.len(), 1);
+        let pdu = Pdu::decode(&f[0]).unwrap();
+        assert_eq!(pdu.header.pfc_flags, pfc::FIRST_FRAG | pfc::LAST_FRAG);
+        assert_eq!(pdu.header.call_id, 9);
+        assert_eq!(parts(&f)[0].context_id, 1);
+    }
+
+    #[test]
+    fn exact_multiple_fills_fragments_completely() {
+        let h = CommonHeader::new(0, 3, 1);
+        // (1432 - 24) / 8 * 8 = 1408 stub bytes per fragment.
+        let stub: Vec<u8> = (0..1408 * 3).map(|i| i as u8).collect();
+        let f = fragment_response(&h, 0, &stub, MIN_FRAG);
+        assert_eq!(f.len(), 3);
+        assert!(f.iter().all(|x| x.len() == 1432));
+        let p = parts(&f);
+        assert_eq!(
+            p.iter().map(|r| r.alloc_hint).collect::<Vec<_>>(),
+            [4224, 2816, 1408]
+        );
+        assert_eq!(
+            p.iter().flat_map(|r| r.stub.clone()).collect::<Vec<_>>(),
+            stub
+        );
+        let flags: Vec<u8> = f.iter().map(|x| x[3]).collect();
+        assert_eq!(flags, [pfc::FIRST_FRAG, 0, pfc::LAST_FRAG]);
+    }
+
+    #[test]
+    fn odd_max_frag_keeps_stub_chunks_8_aligned() {
+        let h = CommonHeader::new(0, 3, 1);
+        let stub = vec![7u8; 5000];
+        for max in [1433u16, 1439, 2000, 4280] {
+            let f = fragment_response(&h, 0, &stub, max);
+            let p = parts(&f);
+            for (i, r) in p.iter().enumerate() {
+                assert!(f[i].len() <= usize::from(max));
+                if i + 1 < p.len() {
+                    assert_eq!(r.stub.len() % 8, 0);
+                }
+            }
+            assert_eq!(p.iter().map(|r| r.stub.len()).sum::<usize>(), 5000);
+        }
+    }
+
+    #[derive(Debug)]
+    struct Echo;
+    impl RpcService for Echo {
+        fn interface(&self) -> SyntaxId {
+            SRVSVC
+        }
+        fn call(&self, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, u32> {
+            if opnum == 0 {
+                Ok(stub.to_vec())
+            } else {
+                Err(fault::NCA_S_OP_RNG_ERROR)
+            }
+        }
+    }
+
+    fn bind(ctx: u16, max_recv: u16) -> Vec<u8> {
+        let body = Bind {
+            max_xmit_frag: 4280,
+            max_recv_frag: max_recv,
+            assoc_group_id: 0,
+            contexts: vec![super::super::pdu::ContextElem {
+                context_id: ctx,
+                abstract_syntax: SRVSVC,
+                transfer_syntaxes: vec![super::super::NDR20],
+            }],
+        };
+        Pdu {
+            header: CommonHeader::new(0, 3, 1),
+            body: PduBody::Bind(body),
+            auth_verifier: None,
+        }
+        .encode()
+        .unwrap()
+    }
+
+    fn request(call_id: u32, flags: u8, ctx: u16, stub: &[u8]) -> Vec<u8> {
+        let body = PduBody::Request(Request {
+            alloc_hint: 0,
+            context_id: ctx,
+            opnum: 0,
+            object: None,
+            stub: stub.to_vec(),
+        });
+        Pdu {
+            header: CommonHeader::new(0, flags, call_id),
+            body,
+            auth_verifier: None,
+        }
+        .encode()
+        .unwrap()
+    }
+
+    #[test]
+    fn max_frag_is_clamped_and_group_nonzero() {
+        let mut a = Association::new("srvsvc", SRVSVC);
+        let out = a.handle_fragment(&Echo, &bind(0, 100));
+        let PduBody::BindAck(ack) = Pdu::decode(&out[0]).unwrap().body else {
+            panic!()
+        };
+        assert_eq!(ack.max_xmit_frag, MIN_FRAG);
+        assert_ne!(ack.assoc_group_id, 0);
+        assert_eq!(a.max_xmit_frag(), MIN_FRAG);
+        // A second bind on the same association is refused; the first stays in force.
+        let out = a.handle_fragment(&Echo, &bind(5, 4280));
+        assert!(matches!(
+            Pdu::decode(&out[0]).unwrap().body,
+            PduBody::BindNak(_)
+        ));
+        assert_eq!(
+            a.handle_fragment(&Echo, &request(2, 3, 0, &[1; 8])).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn orphaned_drops_pending_call_and_interleaved_call_restarts() {
+        let mut a = Association::new("srvsvc", SRVSVC);
+        a.handle_fragment(&Echo, &bind(0, 4280));
+        assert!(
+            a.handle_fragment(&Echo, &request(2, pfc::FIRST_FRAG, 0, &[1; 8]))
+                .is_empty()
+        );
+        let orphaned = Pdu {
+            header: CommonHeader::new(ptype::ORPHANED, 3, 2),
+            body: PduBody::Other(Vec::new()),
+            auth_verifier: None,
+        }
+        .encode()
+        .unwrap();
+        assert!(a.handle_fragment(&Echo, &orphaned).is_empty());
+        // The call is gone: its last fragment is a protocol error.
+        let out = a.handle_fragment(&Echo, &request(2, pfc::LAST_FRAG, 0, &[2; 8]));
+        let PduBody::Fault(f) = Pdu::decode(&out[0]).unwrap().body else {
+            panic!()
+        };
+        assert_eq!(f.status, fault::NCA_S_PROTO_ERROR);
+        // A new first fragment replaces an unfinished call; the echo has only the new data.
+        a.handle_fragment(&Echo, &request(3, pfc::FIRST_FRAG, 0, &[3; 8]));
+        a.handle_fragment(&Echo, &request(4, pfc::FIRST_FRAG, 0, &[4; 8]));
+        let out = a.handle_fragment(&Echo, &request(4, pfc::LAST_FRAG, 0, &[5; 8]));
+        let PduBody::Response(r) = Pdu::decode(&out[0]).unwrap().body else {
+            panic!()
+        };
+        assert_eq!(r.stub, [[4u8; 8], [5u8; 8]].concat());
+    }
+
+    #[test]
+    fn context_limit() {
+        let mut a = Association::new("srvsvc", SRVSVC);
+        a.handle_fragment(&Echo, &bind(0, 4280));
+        for id in 1..=(MAX_CONTEXTS as u16 + 2) {
+            let mut alter = bind(id, 4280);
+            alter[2] = ptype::ALTER_CONTEXT;
+            let out = a.handle_fragment(&Echo, &alter);
+            let PduBody::AlterContextResp(r) = Pdu::decode(&out[0]).unwrap().body else {
+                panic!()
+            };
+            let expect = if usize::from(id) < MAX_CONTEXTS { 0 } else { 2 };
+            assert_eq!(r.results[0].result, expect, "context {id}");
+        }
+    }
+}

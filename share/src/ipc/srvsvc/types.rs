@@ -443,3 +443,194 @@ impl NdrDecode for NetrServerGetInfoResponse {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::ipc::rpc::ndr::{decode_stub, encode_stub};
+    use std::fmt::Debug;
+
+    /// Encode → decode is the identity, and every strict prefix fails to decode.
+    fn round_trip<T: NdrEncode + NdrDecode + PartialEq + Debug>(v: &T) -> Vec<u8> {
+        let b = encode_stub(v);
+        assert_eq!(&decode_stub::<T>(&b).unwrap(), v);
+        for n in 0..b.len() {
+            assert!(decode_stub::<T>(&b[..n]).is_err(), "prefix {n} of {v:?}");
+        }
+        b
+    }
+
+    fn s(x: &str) -> Option<String> {
+        Some(x.to_string())
+    }
+
+    #[test]
+    fn share_enum_round_trips() {
+        round_trip(&NetrShareEnumRequest {
+            server_name: s("\\\\srv"),
+            info_struct: ShareEnumStruct {
+                level: 1,
+                share_info: ShareEnumUnion::Level1(Some(ShareInfoContainer::empty())),
+            },
+            prefered_maximum_length: u32::MAX,
+            resume_handle: Some(0),
+        });
+        round_trip(&NetrShareEnumRequest {
+            server_name: None,
+            info_struct: ShareEnumStruct {
+                level: 502,
+                share_info: ShareEnumUnion::Level502(Some(ShareInfoContainer::empty())),
+            },
+            prefered_maximum_length: 100,
+            resume_handle: None,
+        });
+        let infos = vec![
+            ShareInfo1 {
+                netname: s("IPC$"),
+                share_type: 0x8000_0003,
+                remark: s("IPC"),
+            },
+            ShareInfo1 {
+                netname: None,
+                share_type: 0,
+                remark: s(""),
+            },
+        ];
+        round_trip(&NetrShareEnumResponse {
+            info_struct: ShareEnumStruct {
+                level: 1,
+                share_info: ShareEnumUnion::Level1(Some(ShareInfoContainer::new(infos))),
+            },
+            total_entries: 2,
+            resume_handle: Some(0),
+            status: 0,
+        });
+        round_trip(&NetrShareEnumResponse {
+            info_struct: ShareEnumStruct {
+                level: 501,
+                share_info: ShareEnumUnion::Level501(Some(ShareInfoContainer::new(vec![
+                    ShareInfo501 {
+                        netname: s("a"),
+                        share_type: 0,
+                        remark: s("b"),
+                        flags: 0x30,
+                    },
+                ]))),
+            },
+            total_entries: 1,
+            resume_handle: None,
+            status: 0,
+        });
+        round_trip(&NetrShareEnumResponse {
+            info_struct: ShareEnumStruct {
+                level: 0,
+                share_info: ShareEnumUnion::Level0(None),
+            },
+            total_entries: 0,
+            resume_handle: None,
+            status: 5,
+        });
+    }
+
+    #[test]
+    fn get_info_round_trips() {
+        round_trip(&NetrShareGetInfoRequest {
+            server_name: None,
+            net_name: "IPC$".into(),
+            level: 1,
+        });
+        round_trip(&NetrShareGetInfoResponse {
+            info_struct: ShareInfo::Info1(Some(ShareInfo1 {
+                netname: s("x"),
+                share_type: 0,
+                remark: None,
+            })),
+            status: 0,
+        });
+        round_trip(&NetrShareGetInfoResponse {
+            info_struct: ShareInfo::NullArm(1005),
+            status: 124,
+        });
+        round_trip(&NetrShareGetInfoResponse {
+            info_struct: ShareInfo::NoArm(77),
+            status: 124,
+        });
+        round_trip(&NetrServerGetInfoRequest {
+            server_name: s("\\\\x"),
+            level: 101,
+        });
+        round_trip(&NetrServerGetInfoResponse {
+            info_struct: ServerInfo::Info101(Some(ServerInfo101 {
+                platform_id: 500,
+                name: s("SRV"),
+                version_major: 10,
+                version_minor: 0,
+                server_type: 0x1003,
+                comment: s("c"),
+            })),
+            status: 0,
+        });
+        round_trip(&NetrServerGetInfoResponse {
+            info_struct: ServerInfo::Info100(Some(ServerInfo100 {
+                platform_id: 500,
+                name: None,
+            })),
+            status: 0,
+        });
+    }
+
+    #[test]
+    fn server_info_100_wire_layout() {
+        // MS-SRVS IDL + NDR: discriminant, referent, then the pointee's scalars, then its
+        // deferred string, then the return value.
+        let b = encode_stub(&NetrServerGetInfoResponse {
+            info_struct: ServerInfo::Info100(Some(ServerInfo100 {
+                platform_id: 500,
+                name: s("AB"),
+            })),
+            status: 0,
+        });
+        let expect: Vec<u8> = [
+            &100u32.to_le_bytes()[..],
+            &0x20000u32.to_le_bytes(),
+            &500u32.to_le_bytes(),
+            &0x20004u32.to_le_bytes(),
+            &[
+                3, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, b'A', 0, b'B', 0, 0, 0, 0, 0,
+            ],
+            &0u32.to_le_bytes(),
+        ]
+        .concat();
+        assert_eq!(b, expect);
+    }
+
+    #[test]
+    fn non_null_buffer_for_unserved_level_is_refused() {
+        let mut w = NdrWriter::new();
+        w.u32(2); // Level
+        w.u32(2); // discriminant
+        w.pointer(true); // container
+        w.u32(1); // EntriesRead
+        w.pointer(true); // Buffer: SHARE_INFO_2 array we do not parse
+        w.u32(1);
+        w.u32(0);
+        assert_eq!(
+            decode_stub::<ShareEnumStruct>(&w.into_bytes()),
+            Err(NdrError::Invalid("unsupported info level"))
+        );
+    }
+
+    #[test]
+    fn entries_read_must_match_conformance() {
+        let mut w = NdrWriter::new();
+        w.u32(0);
+        w.u32(0);
+        w.pointer(true);
+        w.u32(2); // EntriesRead 2
+        w.pointer(true);
+        w.u32(1); // but one element
+        w.pointer(false);
+        assert!(decode_stub::<ShareEnumStruct>(&w.into_bytes()).is_err());
+    }
+}
