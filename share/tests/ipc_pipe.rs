@@ -839,6 +839,24 @@ fn output_queue_is_bounded() {
     assert!(p.queued_len() <= rsmbd_share::ipc::pipe::MAX_QUEUED_OUTPUT + 4280);
 }
 
+#[test]
+fn output_queue_is_bounded_within_one_write() {
+    let mut p = bound_pipe(default_info());
+    let stub = share_enum_stub(1, "x");
+    let one = request_pdu(2, 3, 0, 15, &stub, 0);
+    let many: Vec<u8> = one
+        .iter()
+        .copied()
+        .cycle()
+        .take(one.len() * 20_000)
+        .collect();
+    assert_eq!(p.write(&many), Err(NtStatus::INSUFFICIENT_RESOURCES));
+    assert!(p.queued_len() <= rsmbd_share::ipc::pipe::MAX_QUEUED_OUTPUT + 4280);
+    // Draining the queue makes the pipe usable again.
+    while p.read(65536).is_ok() {}
+    assert!(call(&mut p, 3, 15, &stub).is_ok());
+}
+
 /// Every prefix of valid PDUs, presented as a complete fragment (frag_length patched to the
 /// prefix length) or as a partial write, must be handled without panicking.
 #[test]

@@ -94,9 +94,10 @@ impl Pipe {
     /// One SMB2 WRITE to the pipe: buffers a (possibly fragmented) PDU; when a whole PDU is
     /// present it is processed and the response PDU(s) queued for reading.
     ///
-    /// Errors: STATUS_INSUFFICIENT_RESOURCES when too many answers are waiting to be read;
+    /// Errors (the unprocessed input is then discarded): STATUS_INSUFFICIENT_RESOURCES when
+    /// more than [`MAX_QUEUED_OUTPUT`] answer bytes are waiting to be read;
     /// STATUS_INVALID_PARAMETER when the stream cannot be framed (a `frag_length` shorter than
-    /// the PDU header), after which the buffered input is discarded.
+    /// the PDU header).
     pub fn write(&mut self, data: &[u8]) -> Result<usize, NtStatus> {
         if self.queued > MAX_QUEUED_OUTPUT {
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
@@ -104,6 +105,10 @@ impl Pipe {
         self.input.extend_from_slice(data);
         let mut start = 0usize;
         let result = loop {
+            if self.queued > MAX_QUEUED_OUTPUT {
+                // One WRITE may carry many PDUs: stop before their answers pile up.
+                break Err(NtStatus::INSUFFICIENT_RESOURCES);
+            }
             let rest = self.input.get(start..).unwrap_or(&[]);
             let Some(len) = frag_length(rest) else {
                 break Ok(());
