@@ -486,6 +486,54 @@ fn share_enum_resume_handle_skips_entries() {
 }
 
 #[test]
+fn share_enum_prefered_maximum_length_pages_with_more_data() {
+    let shares: Vec<(String, u32, String)> = (0..10)
+        .map(|i| (format!("s{i}"), 0, format!("c{i}")))
+        .collect();
+    let refs: Vec<(&str, u32, &str)> = shares
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), *b, c.as_str()))
+        .collect();
+    let mut p = bound_pipe(info(&refs));
+    let mut resume = 0u32;
+    let mut names = Vec::new();
+    let mut calls = 0;
+    loop {
+        let mut stub = share_enum_stub(1, "x");
+        let n = stub.len();
+        stub[n - 12..n - 8].copy_from_slice(&le32(100)); // PreferedMaximumLength
+        stub[n - 4..].copy_from_slice(&le32(resume));
+        calls += 1;
+        let r: NetrShareEnumResponse = decode(&call(&mut p, calls, 15, &stub).unwrap());
+        assert_eq!(r.total_entries, 10);
+        let ShareEnumUnion::Level1(Some(c)) = r.info_struct.share_info else {
+            panic!()
+        };
+        let got: Vec<String> = c
+            .buffer
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|s| s.netname.unwrap())
+            .collect();
+        assert!(!got.is_empty());
+        names.extend(got);
+        resume = r.resume_handle.unwrap();
+        if r.status == 0 {
+            assert_eq!(resume, 0);
+            break;
+        }
+        assert_eq!(r.status, 234, "ERROR_MORE_DATA");
+        assert_eq!(resume as usize, names.len());
+    }
+    assert!(calls > 2, "paged in {calls} calls");
+    assert_eq!(
+        names,
+        shares.iter().map(|s| s.0.clone()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn share_get_info() {
     let mut p = bound_pipe(default_info());
     let r: NetrShareGetInfoResponse =

@@ -24,6 +24,8 @@ pub mod werror {
     pub const ERROR_ACCESS_DENIED: u32 = 5;
     /// `WERR_UNKNOWN_LEVEL`: the information level is not valid.
     pub const ERROR_INVALID_LEVEL: u32 = 124;
+    /// More entries are available than were returned.
+    pub const ERROR_MORE_DATA: u32 = 234;
     /// `NERR_NetNameNotFound`: no such share.
     pub const NERR_NET_NAME_NOT_FOUND: u32 = 2310;
 }
@@ -62,16 +64,22 @@ impl Srvsvc {
         Srvsvc { info }
     }
 
-    /// NetrShareEnum (MS-SRVS 3.1.4.8). All remaining entries are returned in one answer (as
-    /// for `MAX_PREFERRED_LENGTH`); `ResumeHandle` selects the first entry and comes back 0.
+    /// NetrShareEnum (MS-SRVS 3.1.4.8). `ResumeHandle` is the index of the first entry to
+    /// return. With `MAX_PREFERRED_LENGTH` every remaining entry is returned; otherwise as many
+    /// as fit `PreferedMaximumLength` (measured as their NDR size, at least one entry so the
+    /// client always progresses), with ERROR_MORE_DATA and the next index as resume handle
+    /// (MS-SRVS 4.1). The handle comes back 0 once the enumeration is complete.
     pub fn share_enum(&self, req: &NetrShareEnumRequest) -> NetrShareEnumResponse {
         let shares = &self.info.shares;
+        let level = req.info_struct.share_info.level();
         let start = req
             .resume_handle
             .and_then(|h| usize::try_from(h).ok())
             .unwrap_or(0);
-        let picked = shares.get(start..).unwrap_or(&[]);
-        let level = req.info_struct.share_info.level();
+        let remaining = shares.get(start..).unwrap_or(&[]);
+        let take = fitting_entries(remaining, level, req.prefered_maximum_length);
+        let picked = remaining.get(..take).unwrap_or(remaining);
+        let more = take < remaining.len();
         let (share_info, status) = match level {
             0 => (
                 ShareEnumUnion::Level0(Some(ShareInfoContainer::new(
@@ -94,16 +102,24 @@ impl Srvsvc {
             2 | 502 | 503 => (ShareEnumUnion::empty(level), werror::ERROR_ACCESS_DENIED),
             _ => (ShareEnumUnion::empty(level), werror::ERROR_INVALID_LEVEL),
         };
-        let ok = status == werror::ERROR_SUCCESS;
+        if status != werror::ERROR_SUCCESS {
+            return NetrShareEnumResponse {
+                info_struct: ShareEnumStruct { level, share_info },
+                total_entries: 0,
+                resume_handle: req.resume_handle,
+                status,
+            };
+        }
+        let next = if more { start.saturating_add(take) } else { 0 };
         NetrShareEnumResponse {
             info_struct: ShareEnumStruct { level, share_info },
-            total_entries: if ok {
-                u32::try_from(shares.len()).unwrap_or(u32::MAX)
+            total_entries: u32::try_from(shares.len()).unwrap_or(u32::MAX),
+            resume_handle: req.resume_handle.map(|_| u32::try_from(next).unwrap_or(0)),
+            status: if more {
+                werror::ERROR_MORE_DATA
             } else {
-                0
+                werror::ERROR_SUCCESS
             },
-            resume_handle: req.resume_handle.map(|_| 0),
-            status,
         }
     }
 
@@ -176,6 +192,35 @@ impl Srvsvc {
             status,
         }
     }
+}
+
+/// `PreferedMaximumLength` value meaning "everything" (MS-SRVS 2.2.2.2).
+pub const MAX_PREFERRED_LENGTH: u32 = 0xFFFF_FFFF;
+
+/// How many of `shares` to return at `level` within `pref_max` bytes (see
+/// [`Srvsvc::share_enum`]).
+fn fitting_entries(shares: &[super::PipeShareInfo], level: u32, pref_max: u32) -> usize {
+    if pref_max == MAX_PREFERRED_LENGTH {
+        return shares.len();
+    }
+    // NDR size of a conformant varying string: three counts, UTF-16 units + NUL, padding.
+    let wstr = |s: &str| (12 + 2 * (s.encode_utf16().count() + 1)).next_multiple_of(4);
+    let budget = usize::try_from(pref_max).unwrap_or(usize::MAX);
+    let mut used = 0usize;
+    let mut n = 0usize;
+    for s in shares {
+        let cost = match level {
+            0 => 4 + wstr(&s.name),
+            1 => 12 + wstr(&s.name) + wstr(&s.comment),
+            _ => 16 + wstr(&s.name) + wstr(&s.comment),
+        };
+        used = used.saturating_add(cost);
+        if n > 0 && used > budget {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 fn info0(s: &super::PipeShareInfo) -> ShareInfo0 {
