@@ -76,6 +76,11 @@ fn ndrdump(dir: &Path, args: &[&str], files: &[(&str, &[u8])]) -> String {
 
 /// Binds `p` with a Windows-style bind and returns the bind_ack bytes.
 fn bind(p: &mut Pipe, iface: rsmbd_share::ipc::rpc::SyntaxId) -> Vec<u8> {
+    p.transceive(&ack_request_bytes(iface), 4280).unwrap().data
+}
+
+/// A Windows-style bind (NDR, NDR64, bind-time feature negotiation contexts).
+fn ack_request_bytes(iface: rsmbd_share::ipc::rpc::SyntaxId) -> Vec<u8> {
     use rsmbd_share::ipc::rpc::pdu::{Bind, CommonHeader, ContextElem};
     use rsmbd_share::ipc::rpc::{NDR20, NDR64};
     let btfn = rsmbd_share::ipc::rpc::SyntaxId::new(
@@ -108,7 +113,7 @@ fn bind(p: &mut Pipe, iface: rsmbd_share::ipc::rpc::SyntaxId) -> Vec<u8> {
         body: PduBody::Bind(body),
         auth_verifier: None,
     };
-    p.transceive(&pdu.encode().unwrap(), 4280).unwrap().data
+    pdu.encode().unwrap()
 }
 
 /// One request → (whole response PDU, response stub).
@@ -276,6 +281,30 @@ fn samba_ndrdump_accepts_our_bytes() {
         &[("fault.bin", &fault)],
     );
     assert!(out.contains("DCERPC_PKT_FAULT"), "{out}");
+
+    // alter_context_resp (empty secondary address) and bind_nak PDUs.
+    {
+        let mut alter = ack_request_bytes(rsmbd_share::ipc::rpc::SRVSVC);
+        alter[2] = 14; // alter_context
+        let resp = p.transceive(&alter, 4280).unwrap().data;
+        let out = ndrdump(
+            d,
+            &["dcerpc", "ncacn_packet", "struct", "alter.bin"],
+            &[("alter.bin", &resp)],
+        );
+        assert!(out.contains("DCERPC_PKT_ALTER_RESP"), "{out}");
+        let mut q = open_pipe("srvsvc", info()).unwrap();
+        let mut v4 = ack_request_bytes(rsmbd_share::ipc::rpc::SRVSVC);
+        v4[0] = 4;
+        let nak = q.transceive(&v4, 4280).unwrap().data;
+        let out = ndrdump(
+            d,
+            &["dcerpc", "ncacn_packet", "struct", "nak.bin"],
+            &[("nak.bin", &nak)],
+        );
+        assert!(out.contains("DCERPC_PKT_BIND_NAK"), "{out}");
+        assert!(out.contains("PROTOCOL_VERSION_NOT_SUPPORTED"), "{out}");
+    }
 
     // wkssvc NetWkstaGetInfo level 100.
     let mut w = open_pipe("wkssvc", info()).unwrap();
