@@ -34,12 +34,14 @@ def test_session_line_matches_contract_example():
 
 
 def test_session_line_accepts_quoted_fields_and_short_dialect_names():
+    """tracing quotes Debug-formatted strings and rsmbd spells 2.1 without ".0": both still match."""
     pats = session_line("bob@EXAMPLE.TEST", spn_host="smb2.example.test", dialect=DIALECTS["SMB2_10"],
                         enctype="aes128-cts-hmac-sha1-96", kvno=2)
     assert first_matching_line(SESSION_QUOTED, pats) == SESSION_QUOTED
 
 
 def test_session_line_rejects_other_principal_spn_kvno_dialect():
+    """A prefix, another user, SPN, kvno (3, or 22 containing 2) or dialect must not match."""
     assert first_matching_line(SESSION, session_line("bob@EXAMPLE.TEST")) is None
     assert first_matching_line(SESSION, session_line("alice@EXAMPLE.TES")) is None
     assert first_matching_line(SESSION, session_line("alice@EXAMPLE.TEST", spn_host="smb2.example.test")) is None
@@ -51,6 +53,7 @@ def test_session_line_rejects_other_principal_spn_kvno_dialect():
 
 
 def test_no_key_refusal_matches_contract_example_only_for_its_kvno_and_enctype():
+    """The refusal matcher needs the ticket's own kvno and enctype and the keytab's contents."""
     ok = no_key_refusal("cifs/nokey.example.test@EXAMPLE.TEST", 2, "aes256-cts-hmac-sha1-96", "cifs/smb1.example.test")
     assert first_matching_line(NOKEY, ok) == NOKEY
     assert first_matching_line(NOKEY, no_key_refusal("cifs/nokey.example.test@EXAMPLE.TEST", 1,
@@ -66,6 +69,7 @@ def test_no_key_refusal_matches_contract_example_only_for_its_kvno_and_enctype()
 
 
 def test_valid_users_refusal_needs_all_words_on_one_line():
+    """The refusal names the refused principal and valid_users on the same line."""
     assert first_matching_line(CAROL, valid_users_refusal("carol@EXAMPLE.TEST")) == CAROL
     assert first_matching_line(CAROL, valid_users_refusal("bob@EXAMPLE.TEST")) is None
     split = "tree connect refused principal=carol@EXAMPLE.TEST\nsomething else about valid_users"
