@@ -569,6 +569,19 @@ fn share_get_info() {
         panic!()
     };
     assert_eq!(i.flags, 0);
+    let r: NetrShareGetInfoResponse =
+        decode(&call(&mut p, 8, 16, &share_get_info_stub("data", 1005)).unwrap());
+    assert_eq!(r.status, 0);
+    assert!(matches!(r.info_struct, ShareInfo::Info1005(Some(_))));
+    let r: NetrShareGetInfoResponse =
+        decode(&call(&mut p, 9, 16, &share_get_info_stub("data", 1004)).unwrap());
+    let ShareInfo::Info1004(Some(i)) = r.info_struct else {
+        panic!()
+    };
+    assert_eq!(i.remark.as_deref(), Some("Team data"));
+    let r: NetrShareGetInfoResponse =
+        decode(&call(&mut p, 10, 16, &share_get_info_stub("data", 1501)).unwrap());
+    assert_eq!((r.status, r.info_struct), (5, ShareInfo::NullArm(1501)));
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! srvsvc (MS-SRVS): share enumeration and server information on `\PIPE\srvsvc`.
 //!
 //! Served: NetrShareEnum (opnum 15, and NetrShareEnumSticky 36 with the same signature) at
-//! levels 0, 1 and 501; NetrShareGetInfo (16) at 0, 1 and 501; NetrServerGetInfo (21) at 100
-//! and 101. Administrative levels (share 2/502/503, server 102/103/502/503/599) answer
+//! levels 0, 1 and 501; NetrShareGetInfo (16) at 0, 1, 501, 1004, 1005 and 1006;
+//! NetrServerGetInfo (21) at 100 and 101. Administrative levels (share 2/502/503/1501, server
+//! 102/103/502/503/599) answer
 //! ERROR_ACCESS_DENIED as Windows does for non-administrators; anything else
 //! ERROR_INVALID_LEVEL. Unknown opnums fault with `nca_s_op_rng_error`.
 
@@ -130,15 +131,11 @@ impl Srvsvc {
             info_struct: ShareInfo::empty(level),
             status,
         };
-        let served = matches!(level, 0 | 1 | 501);
-        if !served {
-            return err(
-                if ShareInfo::has_arm(level) && matches!(level, 2 | 502 | 503) {
-                    werror::ERROR_ACCESS_DENIED
-                } else {
-                    werror::ERROR_INVALID_LEVEL
-                },
-            );
+        match level {
+            0 | 1 | 501 | 1004 | 1005 | 1006 => {}
+            // Path, permissions and security descriptor levels are for administrators.
+            2 | 502 | 503 | 1501 => return err(werror::ERROR_ACCESS_DENIED),
+            _ => return err(werror::ERROR_INVALID_LEVEL),
         }
         let wanted = req.net_name.to_lowercase();
         let Some(share) = self
@@ -152,7 +149,12 @@ impl Srvsvc {
         let info_struct = match level {
             0 => ShareInfo::Info0(Some(info0(share))),
             1 => ShareInfo::Info1(Some(info1(share))),
-            _ => ShareInfo::Info501(Some(info501(share))),
+            501 => ShareInfo::Info501(Some(info501(share))),
+            1004 => ShareInfo::Info1004(Some(ShareInfo1004 {
+                remark: Some(share.comment.clone()),
+            })),
+            1005 => ShareInfo::Info1005(Some(ShareInfo1005 { flags: 0 })),
+            _ => ShareInfo::Info1006(Some(ShareInfo1006 { max_uses: u32::MAX })),
         };
         NetrShareGetInfoResponse {
             info_struct,

@@ -90,6 +90,31 @@ flat_struct!(ShareInfo501 {
     flags: dword
 });
 
+/// SHARE_INFO_1004 (MS-SRVS 2.2.4.27): the remark alone.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShareInfo1004 {
+    /// `shi1004_remark`.
+    pub remark: Option<String>,
+}
+flat_struct!(ShareInfo1004 { remark: wstr });
+
+/// SHARE_INFO_1005 (MS-SRVS 2.2.4.29): share flags (client-side caching policy, DFS, …);
+/// Windows clients read it when they map a share.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShareInfo1005 {
+    /// `shi1005_flags`.
+    pub flags: u32,
+}
+flat_struct!(ShareInfo1005 { flags: dword });
+
+/// SHARE_INFO_1006 (MS-SRVS 2.2.4.30): the connection limit.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShareInfo1006 {
+    /// `shi1006_max_uses`: 0xFFFFFFFF = unlimited.
+    pub max_uses: u32,
+}
+flat_struct!(ShareInfo1006 { max_uses: dword });
+
 /// Element type for share levels this server does not enumerate (2, 502, 503): such
 /// containers travel with a null `Buffer`, and a non-null one is refused when decoding.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -218,8 +243,11 @@ pointer_union! {
         0 => Info0(ShareInfo0),
         1 => Info1(ShareInfo1),
         501 => Info501(ShareInfo501),
+        1004 => Info1004(ShareInfo1004),
+        1005 => Info1005(ShareInfo1005),
+        1006 => Info1006(ShareInfo1006),
     }
-    other_arms: [2, 502, 503, 1004, 1005, 1006, 1501]
+    other_arms: [2, 502, 503, 1501]
 }
 
 /// SERVER_INFO_100 (MS-SRVS 2.2.4.40).
@@ -549,7 +577,7 @@ mod tests {
             status: 0,
         });
         round_trip(&NetrShareGetInfoResponse {
-            info_struct: ShareInfo::NullArm(1005),
+            info_struct: ShareInfo::NullArm(1501),
             status: 124,
         });
         round_trip(&NetrShareGetInfoResponse {
