@@ -21,6 +21,7 @@ macro_rules! flat_struct {
                 w.align(4);
                 $( flat_struct!(@enc_scalar w, self.$field, $kind); )*
             }
+            #[allow(unused_variables)] // structures without strings defer nothing
             fn encode_buffers(&self, w: &mut NdrWriter) {
                 $( flat_struct!(@enc_buffer w, self.$field, $kind); )*
             }
@@ -30,6 +31,7 @@ macro_rules! flat_struct {
                 r.align(4)?;
                 Ok($name { $( $field: flat_struct!(@dec_scalar r, $kind), )* })
             }
+            #[allow(unused_variables)] // structures without strings defer nothing
             fn decode_buffers(&mut self, r: &mut NdrReader<'_>) -> Result<(), NdrError> {
                 $( flat_struct!(@dec_buffer r, self.$field, $kind); )*
                 Ok(())
