@@ -331,3 +331,113 @@ fn samba_ndrdump_accepts_our_bytes() {
         "{out}"
     );
 }
+
+/// Every level we answer — served, denied, unknown, missing share — as Samba's pidl sees it.
+#[test]
+fn samba_ndrdump_accepts_every_level() {
+    if !ndrdump_available() {
+        eprintln!("skipping ndrdump cross-check: ndrdump not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut p = open_pipe("srvsvc", info()).unwrap();
+    bind(&mut p, rsmbd_share::ipc::rpc::SRVSVC);
+    let check = |p: &mut Pipe, opnum: u16, func: &str, in_stub: Vec<u8>, want: &str| {
+        let (_, out_stub) = call(p, opnum, &in_stub);
+        let out = ndrdump(
+            d,
+            &["srvsvc", func, "out", "o.bin", "-c", "i.bin"],
+            &[("i.bin", &in_stub), ("o.bin", &out_stub)],
+        );
+        assert!(out.contains(want), "{func} wants {want}:\n{out}");
+    };
+    for (name, level, want) in [
+        ("data", 0, "WERR_OK"),
+        ("data", 1, "WERR_OK"),
+        ("data", 501, "WERR_OK"),
+        ("data", 1004, "Team data"),
+        ("data", 1005, "WERR_OK"),
+        ("data", 1006, "0xffffffff"),
+        ("data", 2, "WERR_ACCESS_DENIED"),
+        ("data", 1501, "WERR_ACCESS_DENIED"),
+        ("data", 9, "WERR_INVALID_LEVEL"),
+        ("nope", 1, "WERR_NERR_NETNAMENOTFOUND"),
+    ] {
+        let req = NetrShareGetInfoRequest {
+            server_name: None,
+            net_name: name.into(),
+            level,
+        };
+        check(
+            &mut p,
+            16,
+            "srvsvc_NetShareGetInfo",
+            encode_stub(&req),
+            want,
+        );
+    }
+    for level in [0u32, 1, 501] {
+        let share_info = match level {
+            0 => ShareEnumUnion::Level0(Some(ShareInfoContainer::empty())),
+            1 => ShareEnumUnion::Level1(Some(ShareInfoContainer::empty())),
+            _ => ShareEnumUnion::Level501(Some(ShareInfoContainer::empty())),
+        };
+        let req = NetrShareEnumRequest {
+            server_name: None,
+            info_struct: ShareEnumStruct { level, share_info },
+            prefered_maximum_length: u32::MAX,
+            resume_handle: None,
+        };
+        check(
+            &mut p,
+            15,
+            "srvsvc_NetShareEnumAll",
+            encode_stub(&req),
+            "WERR_OK",
+        );
+    }
+    for (level, want) in [
+        (100, "WERR_OK"),
+        (101, "WERR_OK"),
+        (102, "WERR_ACCESS_DENIED"),
+        (7, "WERR_INVALID_LEVEL"),
+    ] {
+        let req = NetrServerGetInfoRequest {
+            server_name: None,
+            level,
+        };
+        check(&mut p, 21, "srvsvc_NetSrvGetInfo", encode_stub(&req), want);
+    }
+    let mut w = open_pipe("wkssvc", info()).unwrap();
+    bind(&mut w, rsmbd_share::ipc::rpc::WKSSVC);
+    for (level, want) in [
+        (100, "WERR_OK"),
+        (101, "WERR_OK"),
+        (102, "WERR_OK"),
+        (502, "WERR_ACCESS_DENIED"),
+        (3, "WERR_INVALID_LEVEL"),
+    ] {
+        let in_stub = encode_stub(&NetrWkstaGetInfoRequest {
+            server_name: None,
+            level,
+        });
+        let (_, out_stub) = call(&mut w, 0, &in_stub);
+        let out = ndrdump(
+            d,
+            &[
+                "wkssvc",
+                "wkssvc_NetWkstaGetInfo",
+                "out",
+                "o.bin",
+                "-c",
+                "i.bin",
+            ],
+            &[("i.bin", &in_stub), ("o.bin", &out_stub)],
+        );
+        assert!(
+            out.contains(want),
+            "wkssvc level {level} wants {want}:\n{out}"
+        );
+    }
+}
