@@ -1,1 +1,12 @@
-//! placeholder
+//! # rsmbd: the server process
+//!
+//! The only crate with sockets and an async runtime: configuration, the command line, the
+//! listeners, and the connection engine ([`engine::Connection`]), which is written so tests can
+//! drive it with bytes, without sockets.
+
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod engine;
+pub mod listener;
+pub mod startup;

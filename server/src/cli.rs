@@ -1,0 +1,90 @@
+//! Command line: `rsmbd serve` with flags that mirror the configuration keys.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, parse_share_flag};
+
+/// rsmbd: an SMB2/3 file server whose centrepiece is Kerberos session setup.
+#[derive(Debug, Parser)]
+#[command(name = "rsmbd", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+/// `rsmbd serve`: each flag overrides the config key of the same name.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Listen address ADDR:PORT (repeatable; default 0.0.0.0:445). Replaces the config's list.
+    #[arg(long = "listen")]
+    pub listen: Vec<SocketAddr>,
+    /// Keytab with the cifs/<name> keys.
+    #[arg(long)]
+    pub keytab: Option<PathBuf>,
+    /// A disk share NAME=PATH (repeatable; added to the config's shares).
+    #[arg(long = "share")]
+    pub shares: Vec<String>,
+    /// Require signed sessions.
+    #[arg(long)]
+    pub require_signing: bool,
+    /// Server name (srvsvc, logs, ServerGuid seed).
+    #[arg(long)]
+    pub server_name: Option<String>,
+    /// Lowest dialect: 2.0.2, 2.1, 3.0, 3.0.2, 3.1.1.
+    #[arg(long)]
+    pub min_dialect: Option<String>,
+    /// Highest dialect.
+    #[arg(long)]
+    pub max_dialect: Option<String>,
+}
+
+impl ServeArgs {
+    /// Loads the config file (if any) and applies the flags on top.
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+                Config::from_toml(&text)?
+            }
+            None => Config::default(),
+        };
+        if !self.listen.is_empty() {
+            config.listen = self.listen;
+        }
+        if let Some(k) = self.keytab {
+            config.keytab = Some(k);
+        }
+        for s in &self.shares {
+            config.shares.push(parse_share_flag(s)?);
+        }
+        if self.require_signing {
+            config.require_signing = true;
+        }
+        if let Some(n) = self.server_name {
+            config.server_name = n;
+        }
+        if let Some(d) = self.min_dialect {
+            config.min_dialect = d;
+        }
+        if let Some(d) = self.max_dialect {
+            config.max_dialect = d;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}

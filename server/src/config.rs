@@ -1,0 +1,224 @@
+//! The server configuration: a TOML file (`--config`) whose keys the command-line flags mirror
+//! and override. Everything is validated here, before any socket is opened, so a bad config
+//! fails at start-up with a message that names the key.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use rsmbd_protocol::messages::negotiate::Dialect;
+use serde::Deserialize;
+
+/// Direct-TCP port for SMB2 (MS-SMB2 2.1).
+pub const DEFAULT_PORT: u16 = 445;
+
+/// The whole configuration, as read from TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Addresses to listen on (`ADDR:PORT`), default `0.0.0.0:445`.
+    #[serde(default = "default_listen")]
+    pub listen: Vec<SocketAddr>,
+    /// The keytab holding a key for every SPN the server answers to (`cifs/<name>`).
+    pub keytab: Option<PathBuf>,
+    /// The name the server reports (srvsvc, logs); also seeds the stable ServerGuid.
+    #[serde(default = "default_server_name")]
+    pub server_name: String,
+    /// Refuse sessions that are not signed (SMB2_NEGOTIATE_SIGNING_REQUIRED).
+    #[serde(default)]
+    pub require_signing: bool,
+    /// Lowest dialect offered, e.g. "2.0.2".
+    #[serde(default = "default_min_dialect")]
+    pub min_dialect: String,
+    /// Highest dialect offered, e.g. "3.1.1".
+    #[serde(default = "default_max_dialect")]
+    pub max_dialect: String,
+    /// Allowed clock difference for Kerberos authenticators, in seconds (RFC 4120 default 300).
+    #[serde(default = "default_max_skew")]
+    pub max_skew_secs: u64,
+    /// Largest READ/WRITE/IOCTL payload advertised (bytes). At least 64 KiB (MS-SMB2 3.2.5.2).
+    #[serde(default = "default_max_io")]
+    pub max_io_size: u32,
+    /// Largest number of credits granted to one connection (MS-SMB2 3.3.1.2).
+    #[serde(default = "default_max_credits")]
+    pub max_credits: u16,
+    /// Shares.
+    #[serde(default, rename = "share")]
+    pub shares: Vec<ShareSection>,
+}
+
+/// One `[[share]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareSection {
+    /// Share name as clients type it (`\\server\NAME`).
+    pub name: String,
+    /// Directory served.
+    pub path: PathBuf,
+    /// Description shown by `smbclient -L`.
+    #[serde(default)]
+    pub comment: String,
+    /// Refuse writes.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Principals allowed to connect (`user@REALM`); absent = any authenticated principal.
+    pub valid_users: Option<Vec<String>>,
+    /// SMB2_SHAREFLAG_ENCRYPT_DATA (used once encryption lands).
+    #[serde(default)]
+    pub encrypt_data: bool,
+}
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))]
+}
+fn default_server_name() -> String {
+    "RSMBD".to_string()
+}
+fn default_min_dialect() -> String {
+    "2.0.2".to_string()
+}
+fn default_max_dialect() -> String {
+    "3.1.1".to_string()
+}
+fn default_max_skew() -> u64 {
+    300
+}
+fn default_max_io() -> u32 {
+    8 * 1024 * 1024
+}
+fn default_max_credits() -> u16 {
+    8192
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            keytab: None,
+            server_name: default_server_name(),
+            require_signing: false,
+            min_dialect: default_min_dialect(),
+            max_dialect: default_max_dialect(),
+            max_skew_secs: default_max_skew(),
+            max_io_size: default_max_io(),
+            max_credits: default_max_credits(),
+            shares: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> anyhow::Result<Self> {
+        toml::from_str(text).context("invalid configuration")
+    }
+
+    /// Checks everything that can be checked without touching the network.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.listen.is_empty() {
+            bail!("listen: at least one address is needed");
+        }
+        if self.keytab.is_none() {
+            bail!("keytab: no keytab configured (use --keytab or `keytab = ...`): rsmbd accepts Kerberos only");
+        }
+        let (min, max) = (self.min_dialect()?, self.max_dialect()?);
+        if min > max {
+            bail!("min_dialect {} is above max_dialect {}", self.min_dialect, self.max_dialect);
+        }
+        if self.max_io_size < 65536 {
+            bail!("max_io_size must be at least 65536 (clients disconnect below it, MS-SMB2 3.2.5.2)");
+        }
+        if self.max_credits == 0 {
+            bail!("max_credits must be at least 1");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for s in &self.shares {
+            if s.name.is_empty() || s.name.contains(['\\', '/', ':']) {
+                bail!("share name {:?} is not a valid share name", s.name);
+            }
+            if s.name.eq_ignore_ascii_case("IPC$") {
+                bail!("share name IPC$ is reserved");
+            }
+            if !seen.insert(s.name.to_lowercase()) {
+                bail!("share {:?} is defined twice", s.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// The lowest dialect offered.
+    pub fn min_dialect(&self) -> anyhow::Result<Dialect> {
+        parse_dialect(&self.min_dialect).with_context(|| format!("min_dialect {:?}", self.min_dialect))
+    }
+
+    /// The highest dialect offered.
+    pub fn max_dialect(&self) -> anyhow::Result<Dialect> {
+        parse_dialect(&self.max_dialect).with_context(|| format!("max_dialect {:?}", self.max_dialect))
+    }
+}
+
+/// "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1" (also Samba's "SMB2_02" … "SMB3_11").
+pub fn parse_dialect(s: &str) -> anyhow::Result<Dialect> {
+    Ok(match s.trim().to_ascii_uppercase().as_str() {
+        "2.0.2" | "2.02" | "SMB2_02" => Dialect::SMB2_0_2,
+        "2.1" | "2.10" | "SMB2_10" => Dialect::SMB2_1,
+        "3.0" | "3.00" | "SMB3_00" => Dialect::SMB3_0,
+        "3.0.2" | "3.02" | "SMB3_02" => Dialect::SMB3_0_2,
+        "3.1.1" | "3.11" | "SMB3_11" => Dialect::SMB3_1_1,
+        other => bail!("unknown dialect {other:?} (use 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)"),
+    })
+}
+
+/// `NAME=PATH` from `--share`.
+pub fn parse_share_flag(s: &str) -> anyhow::Result<ShareSection> {
+    let (name, path) = s.split_once('=').with_context(|| format!("--share {s:?}: expected NAME=PATH"))?;
+    Ok(ShareSection {
+        name: name.to_string(),
+        path: PathBuf::from(path),
+        comment: String::new(),
+        read_only: false,
+        valid_users: None,
+        encrypt_data: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn full_file_parses_and_validates() {
+        let c = Config::from_toml(
+            r#"
+            listen = ["127.0.0.2:445", "127.0.0.3:1445"]
+            keytab = "/k"
+            require_signing = true
+            min_dialect = "2.1"
+            [[share]]
+            name = "data"
+            path = "/srv"
+            valid_users = ["alice@EXAMPLE.TEST"]
+            "#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!(c.min_dialect().unwrap(), Dialect::SMB2_1);
+        assert_eq!(c.shares[0].valid_users.as_deref(), Some(&["alice@EXAMPLE.TEST".to_string()][..]));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(Config::from_toml("listn = []").is_err(), "unknown keys are refused");
+        let mut c = Config { keytab: Some("/k".into()), ..Config::default() };
+        c.min_dialect = "3.1.1".into();
+        c.max_dialect = "2.1".into();
+        assert!(c.validate().unwrap_err().to_string().contains("above"));
+        c.max_dialect = "3.1.1".into();
+        c.max_io_size = 1000;
+        assert!(c.validate().is_err());
+        assert!(parse_share_flag("nopath").is_err());
+        assert!(parse_dialect("SMB1").is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! What every connection shares: the validated configuration, the share registry, the Kerberos
+//! acceptor's keytab and replay cache, and the stable ServerGuid.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rsmbd_auth::{AcceptorConfig, ReplayCache};
+use rsmbd_protocol::messages::negotiate::Dialect;
+use rsmbd_share::registry::ShareRegistry;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+
+/// Server-wide state, shared by every connection behind an `Arc`.
+#[derive(Debug)]
+pub struct ServerContext {
+    /// The validated configuration.
+    pub config: Config,
+    /// Shares by name (IPC$ included).
+    pub registry: Arc<ShareRegistry>,
+    /// The keytab and acceptor policy.
+    pub acceptor: Arc<AcceptorConfig>,
+    /// Authenticators seen within the skew window (RFC 4120 3.2.3), across all connections.
+    pub replay: Arc<ReplayCache>,
+    /// ServerGuid: stable across restarts and identical on every interface (field-research R17).
+    pub server_guid: [u8; 16],
+    /// Lowest dialect offered.
+    pub min_dialect: Dialect,
+    /// Highest dialect offered.
+    pub max_dialect: Dialect,
+    /// The SPNEGO NegTokenInit2 sent in every NEGOTIATE response.
+    pub negotiate_hint: Vec<u8>,
+    next_session: AtomicU64,
+}
+
+impl ServerContext {
+    /// Builds the context from a validated config and its loaded parts.
+    pub fn new(config: Config, registry: Arc<ShareRegistry>, acceptor: Arc<AcceptorConfig>) -> anyhow::Result<Self> {
+        let min_dialect = config.min_dialect()?;
+        let max_dialect = config.max_dialect()?;
+        let server_guid = stable_guid(&config.server_name);
+        // Session ids are unguessable across restarts but unique within one: a random
+        // high half and a counter.
+        let mut seed = [0u8; 4];
+        let _ = getrandom::fill(&mut seed);
+        let first = (u64::from(u32::from_le_bytes(seed) | 1) << 32) | 1;
+        Ok(Self {
+            config,
+            registry,
+            acceptor,
+            replay: Arc::new(ReplayCache::default()),
+            server_guid,
+            min_dialect,
+            max_dialect,
+            negotiate_hint: rsmbd_auth::negotiate_hint(),
+            next_session: AtomicU64::new(first),
+        })
+    }
+
+    /// A fresh, never-zero SessionId.
+    pub fn allocate_session_id(&self) -> u64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed).max(1)
+    }
+}
+
+/// A GUID derived from the server name: the same box answers with the same ServerGuid on every
+/// interface and after every restart, which is what VALIDATE_NEGOTIATE_INFO and multichannel
+/// clients expect (ksmbd's zero GUID and Impacket's fixed one are what not to do).
+pub fn stable_guid(server_name: &str) -> [u8; 16] {
+    let digest = Sha256::digest(format!("rsmbd server guid\0{}", server_name.to_lowercase()).as_bytes());
+    let mut guid = [0u8; 16];
+    guid.copy_from_slice(&digest[..16]);
+    // RFC 9562 version 8 (custom) and the RFC variant bits.
+    guid[7] = (guid[7] & 0x0F) | 0x80;
+    guid[8] = (guid[8] & 0x3F) | 0x80;
+    guid
+}

@@ -1,0 +1,336 @@
+//! [MS-SMB2 3.3.5.2.9] Dispatch: the checks every request passes before its handler (session,
+//! signature, structure, credit charge), and the one `match` that sends each command to its
+//! handler. Connection-level commands are handled here; tree-scoped ones in `rsmbd_share`.
+
+use std::time::SystemTime;
+
+use rsmbd_protocol::file_id::FileId;
+use rsmbd_protocol::messages::error::ErrorResponse;
+use rsmbd_protocol::messages::negotiate::Dialect;
+use rsmbd_protocol::messages::oplock_break::{OplockBreakRequest, OplockBreakResponse};
+use rsmbd_protocol::messages::{Request, Response};
+use rsmbd_protocol::{Command, Header, HeaderFlags, Message, NtStatus};
+use rsmbd_share::crypto::SigningAlgorithm;
+use rsmbd_share::handlers::{self, HandlerResult, Reply, TreeCx};
+use zeroize::Zeroizing;
+
+use super::negotiate::{self, NegotiateOutcome};
+use super::session_setup::{self, SessionState, SetupInput};
+use super::{Connection, Disconnect, disconnect, filetime, validate_negotiate};
+
+/// What a request produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Header status.
+    pub status: NtStatus,
+    /// Response body (an ERROR body for errors).
+    pub body: Response<'static>,
+    /// Signing key, if the response is signed.
+    pub sign: Option<(SigningAlgorithm, Zeroizing<[u8; 16]>)>,
+    /// SessionId for the response header.
+    pub session_id: u64,
+    /// TreeId for the response header, when the command set one (TREE_CONNECT).
+    pub tree_id: Option<u32>,
+    /// FileId the next related member inherits (CREATE's new handle, or the one used).
+    pub file_id: Option<FileId>,
+    /// 3.1.1 SESSION_SETUP leg whose response goes into the session's preauth hash.
+    pub hash_session_response: bool,
+}
+
+/// The 9-byte ERROR body with no context data (MS-SMB2 2.2.2).
+pub fn error_body() -> Response<'static> {
+    Response::Error(ErrorResponse::default())
+}
+
+/// Dispatches one decoded-header request.
+pub fn dispatch(
+    conn: &mut Connection,
+    header: &mut Header,
+    member: &mut [u8],
+    related: bool,
+    inherited_file: Option<FileId>,
+    now: SystemTime,
+) -> Result<Outcome, Disconnect> {
+    let signed = header.flags.has(HeaderFlags::SIGNED);
+    let session_id = header.session_id;
+    let fail = |conn: &Connection, status: NtStatus| Outcome {
+        status,
+        body: error_body(),
+        sign: conn.signing_for(session_id, signed),
+        session_id,
+        tree_id: None,
+        file_id: None,
+        hash_session_response: false,
+    };
+
+    match header.command {
+        Command::NEGOTIATE => return Ok(handle_negotiate(conn, member, now)),
+        Command::SESSION_SETUP => return Ok(handle_session_setup(conn, header, member, now)),
+        Command::ECHO if session_id == 0 => {
+            // ECHO needs no session (3.3.5.16).
+            return Ok(ok(Response::Echo(Default::default()), session_id, None));
+        }
+        _ => {}
+    }
+
+    // Every other command runs inside a valid session (3.3.5.2.9).
+    let (signing_required, valid) = match conn.sessions.get(&session_id) {
+        Some(SessionState::Valid(v)) => (v.signing_required, true),
+        _ => (false, false),
+    };
+    if !valid {
+        return Ok(fail(conn, NtStatus::USER_SESSION_DELETED));
+    }
+    // Signatures (3.3.5.2.4): a signed request must verify; a signing-required session
+    // accepts nothing unsigned.
+    if signed {
+        if !conn.verify(session_id, member) {
+            tracing::warn!(target: "rsmbd::session", "bad signature client={} session_id={session_id:#x} command={:?} message_id={}", conn.peer, header.command, header.message_id);
+            return Ok(fail(conn, NtStatus::ACCESS_DENIED));
+        }
+    } else if signing_required {
+        tracing::warn!(target: "rsmbd::session", "unsigned request on a signing-required session client={} command={:?}", conn.peer, header.command);
+        return Ok(fail(conn, NtStatus::ACCESS_DENIED));
+    } else if header.command == Command::TREE_CONNECT && conn.dialect() == Some(Dialect::SMB3_1_1) {
+        // 3.3.5.7: in 3.1.1 an unsigned TREE_CONNECT from an authenticated user means the
+        // final SESSION_SETUP response was not verified: a possible downgrade.
+        return Err(disconnect("unsigned TREE_CONNECT on an authenticated 3.1.1 session"));
+    }
+
+    let mut request = match Request::decode(header.command, Message::new(member)) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(target: "rsmbd::wire", "malformed {:?} from {}: {e}", header.command, conn.peer);
+            return Ok(fail(conn, NtStatus::INVALID_PARAMETER));
+        }
+    };
+    if let Err(status) = check_credit_charge(conn, header, &request) {
+        return Ok(fail(conn, status));
+    }
+    if related {
+        substitute_file_id(&mut request, inherited_file);
+    }
+    let file_id = request_file_id(&request);
+    let sign = conn.signing_for(session_id, signed);
+    let finish = |result: Result<(NtStatus, Response<'static>), NtStatus>, tree_id, new_file: Option<FileId>| match result {
+        Ok((status, body)) => Outcome { status, body, sign: sign.clone(), session_id, tree_id, file_id: new_file.or(file_id), hash_session_response: false },
+        Err(status) => Outcome { status, body: error_body(), sign: sign.clone(), session_id, tree_id: None, file_id: None, hash_session_response: false },
+    };
+
+    let Some(SessionState::Valid(valid)) = conn.sessions.get(&session_id) else {
+        return Ok(fail(conn, NtStatus::USER_SESSION_DELETED));
+    };
+    let session = valid.share.clone();
+    let tree_id = header.tree_id();
+
+    // Connection-scoped commands.
+    match &request {
+        Request::Logoff(_) => {
+            // 3.3.5.6: close everything, then answer (signed with the key still in hand).
+            session.close_all();
+            conn.sessions.remove(&session_id);
+            tracing::info!(target: "rsmbd::session", "logoff client={} session_id={session_id:#x} principal={}", conn.peer, session.identity().principal);
+            return Ok(finish(Ok((NtStatus::SUCCESS, Response::Logoff(Default::default()))), None, None));
+        }
+        Request::Echo(_) => return Ok(finish(Ok((NtStatus::SUCCESS, Response::Echo(Default::default()))), None, None)),
+        Request::TreeConnect(req) => {
+            let r = run_blocking(|| handlers::tree_connect::handle(&session, &conn.ctx.registry, req));
+            return Ok(match r {
+                Ok(Reply { status, body: (id, body) }) => {
+                    finish(Ok((status, Response::TreeConnect(body))), Some(id), None)
+                }
+                Err(status) => finish(Err(status), None, None),
+            });
+        }
+        Request::Ioctl(req) if req.ctl_code == validate_negotiate::FSCTL_VALIDATE_NEGOTIATE_INFO => {
+            let Some(negotiated) = conn.negotiated.as_ref() else {
+                return Err(disconnect("VALIDATE_NEGOTIATE_INFO before NEGOTIATE"));
+            };
+            let body = validate_negotiate::handle(&conn.ctx, negotiated, req, signed)?;
+            return Ok(finish(Ok((NtStatus::SUCCESS, Response::Ioctl(body))), None, None));
+        }
+        _ => {}
+    }
+
+    // Tree-scoped commands (3.3.5.2.11): the tree connect must exist in this session.
+    let Some(tree) = session.tree(tree_id) else {
+        return Ok(fail(conn, NtStatus::NETWORK_NAME_DELETED));
+    };
+    let cx = TreeCx { session, tree };
+    let result = run_blocking(|| tree_command(&cx, &request));
+    let new_file = match &result {
+        Ok((_, Response::Create(c))) => Some(c.file_id),
+        _ => None,
+    };
+    Ok(finish(result, None, new_file))
+}
+
+/// Runs a tree-scoped command in the share layer.
+fn tree_command(cx: &TreeCx, request: &Request<'_>) -> Result<(NtStatus, Response<'static>), NtStatus> {
+    fn map<T>(r: HandlerResult<T>, wrap: impl FnOnce(T) -> Response<'static>) -> Result<(NtStatus, Response<'static>), NtStatus> {
+        r.map(|Reply { status, body }| (status, wrap(body)))
+    }
+    match request {
+        Request::TreeDisconnect(_) => map(handlers::tree_disconnect::handle(&cx.session, cx.tree.id), Response::TreeDisconnect),
+        Request::Create(r) => map(handlers::create::handle(cx, r), Response::Create),
+        Request::Close(r) => map(handlers::close::handle(cx, r), Response::Close),
+        Request::Flush(r) => map(handlers::flush::handle(cx, r), Response::Flush),
+        Request::Read(r) => map(handlers::read::handle(cx, r), Response::Read),
+        Request::Write(r) => map(handlers::write::handle(cx, r), Response::Write),
+        Request::Lock(r) => map(handlers::lock::handle(cx, r), Response::Lock),
+        Request::Ioctl(r) => map(handlers::ioctl::handle(cx, r), Response::Ioctl),
+        Request::QueryDirectory(r) => map(handlers::query_directory::handle(cx, r), Response::QueryDirectory),
+        Request::ChangeNotify(r) => map(handlers::change_notify::handle(cx, r), Response::ChangeNotify),
+        Request::QueryInfo(r) => map(handlers::query_info::handle(cx, r), Response::QueryInfo),
+        Request::SetInfo(r) => map(handlers::set_info::handle(cx, r), Response::SetInfo),
+        Request::OplockBreak(OplockBreakRequest::Oplock(r)) => {
+            map(handlers::oplock_break::handle(cx, r), |b| Response::OplockBreak(OplockBreakResponse::Oplock(b)))
+        }
+        // No leases are granted, so no lease can be acknowledged (3.3.5.22.2).
+        Request::OplockBreak(OplockBreakRequest::Lease(_)) => Err(NtStatus::OBJECT_NAME_NOT_FOUND),
+        // Connection-level commands never reach here.
+        Request::Negotiate(_)
+        | Request::SessionSetup(_)
+        | Request::Logoff(_)
+        | Request::TreeConnect(_)
+        | Request::Cancel(_)
+        | Request::Echo(_) => Err(NtStatus::INVALID_PARAMETER),
+    }
+}
+
+/// [MS-SMB2 3.3.5.4] NEGOTIATE.
+fn handle_negotiate(conn: &mut Connection, member: &[u8], now: SystemTime) -> Outcome {
+    let outcome = match Request::decode(Command::NEGOTIATE, Message::new(member)) {
+        Ok(Request::Negotiate(req)) => negotiate::negotiate(&conn.ctx, &req, filetime(now)),
+        _ => NegotiateOutcome::Refused(NtStatus::INVALID_PARAMETER),
+    };
+    match outcome {
+        NegotiateOutcome::Negotiated(negotiated, response) => {
+            tracing::debug!(target: "rsmbd::negotiate", "client={} dialect={:?} signing={:?} netname={:?}", conn.peer, negotiated.dialect, negotiated.signing_algorithm, negotiated.netname);
+            conn.negotiated = Some(*negotiated);
+            ok(Response::Negotiate(response), 0, None)
+        }
+        NegotiateOutcome::Refused(status) => {
+            tracing::info!(target: "rsmbd::negotiate", "negotiate refused client={} status={status:?}", conn.peer);
+            Outcome { status, body: error_body(), sign: None, session_id: 0, tree_id: None, file_id: None, hash_session_response: false }
+        }
+    }
+}
+
+/// [MS-SMB2 3.3.5.5] SESSION_SETUP.
+fn handle_session_setup(conn: &mut Connection, header: &Header, member: &[u8], now: SystemTime) -> Outcome {
+    let error = |status, session_id| Outcome { status, body: error_body(), sign: None, session_id, tree_id: None, file_id: None, hash_session_response: false };
+    let req = match Request::decode(Command::SESSION_SETUP, Message::new(member)) {
+        Ok(Request::SessionSetup(req)) => req,
+        _ => return error(NtStatus::INVALID_PARAMETER, header.session_id),
+    };
+    let Some(negotiated) = conn.negotiated.as_ref() else { return error(NtStatus::INVALID_PARAMETER, 0) };
+    let input = SetupInput {
+        ctx: &conn.ctx,
+        negotiated,
+        connection_preauth: &conn.preauth,
+        peer: conn.peer,
+        session_id: header.session_id,
+        raw: member,
+        now,
+    };
+    let reply = session_setup::handle(input, &mut conn.sessions, &req);
+    let sign = if reply.sign {
+        match conn.sessions.get(&reply.session_id) {
+            Some(SessionState::Valid(v)) => Some((v.keys.signing_algorithm, v.keys.signing_key.clone())),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    Outcome {
+        status: reply.status,
+        body: reply.body.map(Response::SessionSetup).unwrap_or_else(error_body),
+        sign,
+        session_id: reply.session_id,
+        tree_id: None,
+        file_id: None,
+        hash_session_response: reply.hash_response,
+    }
+}
+
+fn ok(body: Response<'static>, session_id: u64, sign: Option<(SigningAlgorithm, Zeroizing<[u8; 16]>)>) -> Outcome {
+    Outcome { status: NtStatus::SUCCESS, body, sign, session_id, tree_id: None, file_id: None, hash_session_response: false }
+}
+
+/// [MS-SMB2 3.3.5.2.5] With multi-credit requests, CreditCharge must cover the payload
+/// (one credit per 64 KiB); payloads are also bounded by what NEGOTIATE advertised.
+fn check_credit_charge(conn: &Connection, header: &Header, request: &Request<'_>) -> Result<(), NtStatus> {
+    let max = conn.ctx.config.max_io_size as usize;
+    let (send, expect) = match request {
+        Request::Read(r) => (r.read_channel_info.len(), r.length as usize),
+        Request::Write(r) => (r.data.len() + r.write_channel_info.len(), 0),
+        Request::Ioctl(r) => (r.input.len() + r.output.len(), r.max_output_response as usize),
+        Request::QueryDirectory(r) => (r.file_name.len(), r.output_buffer_length as usize),
+        Request::ChangeNotify(r) => (0, r.output_buffer_length as usize),
+        Request::QueryInfo(r) => (r.input.len(), r.output_buffer_length as usize),
+        Request::SetInfo(r) => (r.buffer.len(), 0),
+        _ => return Ok(()),
+    };
+    let payload = send.max(expect);
+    if payload > max {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let large_mtu = conn.dialect().is_some_and(|d| d != Dialect::SMB2_0_2);
+    if large_mtu && payload > 0 {
+        let needed = (payload - 1) / 65536 + 1;
+        if usize::from(header.credit_charge.max(1)) < needed {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the "previous FileId" marker in a related member (3.3.5.2.7.2).
+fn substitute_file_id(request: &mut Request<'_>, inherited: Option<FileId>) {
+    let Some(prev) = inherited else { return };
+    let slot = match request {
+        Request::Close(r) => &mut r.file_id,
+        Request::Flush(r) => &mut r.file_id,
+        Request::Read(r) => &mut r.file_id,
+        Request::Write(r) => &mut r.file_id,
+        Request::Lock(r) => &mut r.file_id,
+        Request::Ioctl(r) => &mut r.file_id,
+        Request::QueryDirectory(r) => &mut r.file_id,
+        Request::ChangeNotify(r) => &mut r.file_id,
+        Request::QueryInfo(r) => &mut r.file_id,
+        Request::SetInfo(r) => &mut r.file_id,
+        Request::OplockBreak(OplockBreakRequest::Oplock(r)) => &mut r.file_id,
+        _ => return,
+    };
+    if slot.is_compound_previous() {
+        *slot = prev;
+    }
+}
+
+fn request_file_id(request: &Request<'_>) -> Option<FileId> {
+    Some(match request {
+        Request::Close(r) => r.file_id,
+        Request::Flush(r) => r.file_id,
+        Request::Read(r) => r.file_id,
+        Request::Write(r) => r.file_id,
+        Request::Lock(r) => r.file_id,
+        Request::Ioctl(r) => r.file_id,
+        Request::QueryDirectory(r) => r.file_id,
+        Request::ChangeNotify(r) => r.file_id,
+        Request::QueryInfo(r) => r.file_id,
+        Request::SetInfo(r) => r.file_id,
+        Request::OplockBreak(OplockBreakRequest::Oplock(r)) => r.file_id,
+        _ => return None,
+    })
+}
+
+/// Runs blocking share work without stalling the async reactor: on tokio's multi-threaded
+/// runtime the worker hands its other tasks away first; elsewhere (tests, current-thread
+/// runtimes) it simply runs.
+pub fn run_blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}

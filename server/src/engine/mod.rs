@@ -1,0 +1,330 @@
+//! The connection engine: everything between "a frame arrived" and "these bytes go back",
+//! with no socket in sight, so tests drive it with bytes ([`Connection::handle_message`]).
+//!
+//! The pipeline for one transport frame ([MS-SMB2 3.3.5.2]):
+//! ```text
+//! frame ─► SMB1 negotiate? ─► split compound ─► for each member:
+//!            header ─► credits (3.3.5.2.3) ─► connection state ─► session lookup
+//!            ─► signature check (3.3.5.2.4) ─► decode body ─► credit charge (3.3.5.2.5)
+//!            ─► dispatch (NEGOTIATE/SESSION_SETUP/LOGOFF/ECHO/CANCEL here, the rest in share)
+//!       ─► assemble responses (pad, NextCommand) ─► sign each ─► preauth hash (3.1.1)
+//! ```
+//! Signing happens in exactly one place ([`compound::assemble`]); handlers never see a key.
+
+pub mod compound;
+pub mod context;
+pub mod credits;
+pub mod dispatch;
+pub mod framing;
+pub mod negotiate;
+pub mod session_setup;
+pub mod validate_negotiate;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::BytesMut;
+use rsmbd_protocol::file_id::FileId;
+use rsmbd_protocol::header::HEADER_SIZE;
+use rsmbd_protocol::messages::Request;
+use rsmbd_protocol::messages::negotiate::Dialect;
+use rsmbd_protocol::{Command, Header, HeaderFlags, HeaderKind, Message, NtStatus};
+use rsmbd_share::crypto::{PreauthHash, signing};
+
+use compound::ResponsePart;
+use context::ServerContext;
+use credits::CreditWindow;
+use negotiate::Negotiated;
+use session_setup::{SessionState, Sessions};
+
+/// Why the connection must be closed. The reason is logged once by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disconnect(pub String);
+
+impl std::fmt::Display for Disconnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn disconnect(reason: impl Into<String>) -> Disconnect {
+    Disconnect(reason.into())
+}
+
+/// One client connection's protocol state ([MS-SMB2 3.3.1.7] Connection).
+#[derive(Debug)]
+pub struct Connection {
+    ctx: Arc<ServerContext>,
+    peer: SocketAddr,
+    negotiated: Option<Negotiated>,
+    /// Connection.PreauthIntegrityHashValue (3.1.1).
+    preauth: PreauthHash,
+    sessions: Sessions,
+    credits: CreditWindow,
+}
+
+/// The state a related compound member inherits from the one before it
+/// ([MS-SMB2 3.3.5.2.7.2]).
+#[derive(Debug, Clone, Copy)]
+struct Related {
+    session_id: u64,
+    tree_id: u32,
+    file_id: Option<FileId>,
+    status: NtStatus,
+}
+
+impl Connection {
+    /// A new connection from `peer`.
+    pub fn new(ctx: Arc<ServerContext>, peer: SocketAddr) -> Self {
+        let credits = CreditWindow::new(ctx.config.max_credits);
+        Self { ctx, peer, negotiated: None, preauth: PreauthHash::default(), sessions: Sessions::new(), credits }
+    }
+
+    /// The largest frame this connection accepts: the biggest READ/WRITE payload plus room for
+    /// headers and a compound around it.
+    pub fn frame_limit(&self) -> usize {
+        self.ctx.config.max_io_size as usize + 64 * 1024
+    }
+
+    /// The dialect, once negotiated.
+    pub fn dialect(&self) -> Option<Dialect> {
+        self.negotiated.as_ref().map(|n| n.dialect)
+    }
+
+    /// Handles one transport frame's payload; returns the payload to send back, if any.
+    pub fn handle_message(&mut self, msg: &mut [u8]) -> Result<Option<BytesMut>, Disconnect> {
+        let now = SystemTime::now();
+        if rsmbd_protocol::smb1::is_smb1(msg) {
+            return self.handle_smb1_negotiate(msg, now).map(Some);
+        }
+        if msg.starts_with(&[0xFD, b'S', b'M', b'B']) {
+            return Err(disconnect("transform (encrypted) message but encryption was not negotiated"));
+        }
+        let members = split_members(msg)?;
+        let mut parts: Vec<ResponsePart> = Vec::with_capacity(members.len());
+        let mut after: Vec<AfterAssembly> = Vec::new();
+        let mut related: Option<Related> = None;
+        for range in members {
+            let Some(member) = msg.get_mut(range) else { return Err(disconnect("compound member out of range")) };
+            if let Some((part, post, next_related)) = self.process_member(member, related, now)? {
+                related = Some(next_related);
+                if let Some(p) = post {
+                    after.push(AfterAssembly { index: parts.len(), action: p });
+                }
+                parts.push(part);
+            }
+        }
+        if parts.is_empty() {
+            return Ok(None);
+        }
+        let (out, ranges) = compound::assemble(&parts);
+        for a in after {
+            let Some(bytes) = ranges.get(a.index).and_then(|r| out.get(r.clone())) else { continue };
+            match a.action {
+                PostAction::HashNegotiate(request) => {
+                    self.preauth.update(&request);
+                    self.preauth.update(bytes);
+                }
+                PostAction::HashSessionResponse(session_id) => {
+                    if let Some(SessionState::InProgress { preauth, .. }) = self.sessions.get_mut(&session_id) {
+                        preauth.update(bytes);
+                    }
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Connection lost: every session's opens are closed (delete-on-close runs).
+    pub fn close(&mut self) {
+        for (_, state) in self.sessions.drain() {
+            if let SessionState::Valid(v) = state {
+                v.share.close_all();
+            }
+        }
+    }
+
+    /// [MS-SMB2 3.3.5.3] SMB1 NEGOTIATE: only as the first message.
+    fn handle_smb1_negotiate(&mut self, msg: &[u8], now: SystemTime) -> Result<BytesMut, Disconnect> {
+        if self.negotiated.is_some() {
+            return Err(disconnect("SMB1 message after SMB2 negotiation"));
+        }
+        let smb1 = rsmbd_protocol::smb1::Smb1Negotiate::decode(msg)
+            .map_err(|e| disconnect(format!("bad SMB1 negotiate: {e}")))?;
+        self.credits.consume(0, 1).map_err(|_| disconnect("SMB1 negotiate after other requests"))?;
+        let outcome =
+            negotiate::negotiate_smb1(&self.ctx, smb1.offers_smb2_wildcard(), smb1.offers_smb2_002(), filetime(now));
+        let Some(negotiate::NegotiateOutcome::Negotiated(negotiated, response)) = outcome else {
+            return Err(disconnect("SMB1 negotiate offers no SMB2 dialect we serve (SMB1 is not supported)"));
+        };
+        if negotiated.dialect != Dialect::SMB2_WILDCARD {
+            self.negotiated = Some(*negotiated);
+        }
+        let mut header = Header::response(Command::NEGOTIATE);
+        header.credits = self.credits.grant(1);
+        let part = ResponsePart { header, body: rsmbd_protocol::messages::Response::Negotiate(response), sign: None };
+        Ok(compound::assemble(&[part]).0)
+    }
+
+    /// One compound member: `Ok(None)` when it gets no response (CANCEL).
+    fn process_member(
+        &mut self,
+        member: &mut [u8],
+        related: Option<Related>,
+        now: SystemTime,
+    ) -> Result<Option<(ResponsePart, Option<PostAction>, Related)>, Disconnect> {
+        let mut header = Header::decode(member).map_err(|e| disconnect(format!("bad SMB2 header: {e}")))?;
+        if header.flags.has(HeaderFlags::SERVER_TO_REDIR) {
+            return Err(disconnect("client sent a response"));
+        }
+        let is_related = header.flags.has(HeaderFlags::RELATED_OPERATIONS);
+        let mut inherited_file = None;
+        if is_related {
+            let Some(prev) = related else {
+                return Err(disconnect("first compound member is marked related"));
+            };
+            header.session_id = prev.session_id;
+            if let HeaderKind::Sync { process_id, .. } = header.kind {
+                header.kind = HeaderKind::Sync { process_id, tree_id: prev.tree_id };
+            }
+            // 3.3.5.2.7.2: a failed predecessor fails the rest of the chain the same way.
+            if prev.status.is_error() {
+                let part = self.error_part(&header, prev.status, true);
+                return Ok(Some((part, None, prev)));
+            }
+            inherited_file = prev.file_id;
+        }
+
+        // Credits (3.3.5.2.3). CANCEL consumes none and gets no answer.
+        if header.command == Command::CANCEL {
+            return Ok(None);
+        }
+        let large_mtu = self.negotiated.as_ref().is_some_and(|n| n.server_capabilities & rsmbd_protocol::messages::negotiate::Capabilities::LARGE_MTU != 0);
+        let charge = if large_mtu { header.credit_charge.max(1) } else { 1 };
+        self.credits
+            .consume(header.message_id, charge)
+            .map_err(|e| disconnect(format!("MessageId {} (charge {}) outside the credit window", e.message_id, e.charge)))?;
+
+        // Connection state (3.3.5.2.1 / 3.3.5.3.1).
+        match (&self.negotiated, header.command) {
+            (None, Command::NEGOTIATE) => {}
+            (None, c) => return Err(disconnect(format!("{c:?} before NEGOTIATE"))),
+            (Some(_), Command::NEGOTIATE) => return Err(disconnect("second NEGOTIATE on a negotiated connection")),
+            (Some(_), _) => {}
+        }
+
+        let raw_for_preauth = (header.command == Command::NEGOTIATE).then(|| member.to_vec());
+        let outcome = dispatch::dispatch(self, &mut header, member, is_related, inherited_file, now)?;
+        let mut post = None;
+        if let Some(req) = raw_for_preauth {
+            if self.dialect() == Some(Dialect::SMB3_1_1) && outcome.status == NtStatus::SUCCESS {
+                post = Some(PostAction::HashNegotiate(req));
+            }
+        }
+        if outcome.hash_session_response {
+            post = Some(PostAction::HashSessionResponse(outcome.session_id));
+        }
+        header.session_id = outcome.session_id;
+        if let Some(tree_id) = outcome.tree_id {
+            if let HeaderKind::Sync { process_id, .. } = header.kind {
+                header.kind = HeaderKind::Sync { process_id, tree_id };
+            }
+        }
+        let next_related = Related {
+            session_id: header.session_id,
+            tree_id: header.tree_id(),
+            file_id: outcome.file_id.or(inherited_file),
+            status: outcome.status,
+        };
+        let mut response_header = self.response_header(&header, outcome.status, is_related);
+        response_header.session_id = outcome.session_id;
+        let part = ResponsePart { header: response_header, body: outcome.body, sign: outcome.sign };
+        Ok(Some((part, post, next_related)))
+    }
+
+    /// The response header for a request: same command, MessageId, ids; credits granted now.
+    fn response_header(&mut self, req: &Header, status: NtStatus, related: bool) -> Header {
+        let mut h = Header::response(req.command);
+        h.status = status;
+        h.message_id = req.message_id;
+        h.session_id = req.session_id;
+        h.kind = req.kind;
+        h.credit_charge = req.credit_charge;
+        h.credits = self.credits.grant(req.credits);
+        h.flags = h.flags.with(HeaderFlags::RELATED_OPERATIONS, related);
+        h
+    }
+
+    /// An ERROR response for `req`, signed when the session is.
+    fn error_part(&mut self, req: &Header, status: NtStatus, related: bool) -> ResponsePart {
+        let header = self.response_header(req, status, related);
+        let sign = self.signing_for(req.session_id, req.flags.has(HeaderFlags::SIGNED));
+        ResponsePart { header, body: dispatch::error_body(), sign }
+    }
+
+    /// The key to sign a response with: the session's, when it is valid and either the request
+    /// was signed or the session requires signing (MS-SMB2 3.3.4.1.1).
+    fn signing_for(&self, session_id: u64, request_signed: bool) -> Option<(rsmbd_share::crypto::SigningAlgorithm, zeroize::Zeroizing<[u8; 16]>)> {
+        match self.sessions.get(&session_id) {
+            Some(SessionState::Valid(v)) if request_signed || v.signing_required => {
+                Some((v.keys.signing_algorithm, v.keys.signing_key.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Verifies a request's signature against its session (3.3.5.2.4).
+    fn verify(&self, session_id: u64, member: &mut [u8]) -> bool {
+        match self.sessions.get(&session_id) {
+            Some(SessionState::Valid(v)) => signing::verify(v.keys.signing_algorithm, &v.keys.signing_key, member),
+            _ => false,
+        }
+    }
+}
+
+/// Work that needs the assembled response bytes.
+#[derive(Debug)]
+enum PostAction {
+    /// 3.1.1 NEGOTIATE: hash the request, then the response, into the connection's hash.
+    HashNegotiate(Vec<u8>),
+    /// 3.1.1 non-final SESSION_SETUP response: hash it into the session's hash.
+    HashSessionResponse(u64),
+}
+
+#[derive(Debug)]
+struct AfterAssembly {
+    index: usize,
+    action: PostAction,
+}
+
+/// Splits a frame into compound members ([MS-SMB2 3.3.5.2.7]), rejecting loops, misaligned or
+/// out-of-range NextCommand values.
+fn split_members(frame: &[u8]) -> Result<Vec<std::ops::Range<usize>>, Disconnect> {
+    let base = frame.as_ptr() as usize;
+    rsmbd_protocol::compound::split_compound(frame)
+        .into_iter()
+        .map(|m| {
+            let m = m.map_err(|e| disconnect(format!("bad compound chain: {e}")))?;
+            let start = m.as_ptr() as usize - base;
+            Ok(start..start + m.len())
+        })
+        .collect()
+}
+
+/// The current time as a FILETIME (100 ns since 1601).
+pub fn filetime(t: SystemTime) -> u64 {
+    const EPOCH_DIFF_SECS: u64 = 11_644_473_600;
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => (d.as_secs() + EPOCH_DIFF_SECS) * 10_000_000 + u64::from(d.subsec_nanos() / 100),
+        Err(_) => 0,
+    }
+}
+
+/// Requests whose body must be decoded before anything else: used by tests.
+pub fn decode_request<'a>(command: Command, member: &'a [u8]) -> Result<Request<'a>, NtStatus> {
+    if member.len() < HEADER_SIZE {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    Request::decode(command, Message::new(member)).map_err(|_| NtStatus::INVALID_PARAMETER)
+}

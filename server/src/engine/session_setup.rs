@@ -1,0 +1,226 @@
+//! [MS-SMB2 3.3.5.5] Receiving an SMB2 SESSION_SETUP request: drive the GSS acceptor, keep the
+//! session's own preauth hash (3.1.1), derive the keys, and write the one audit line that says
+//! who logged on, how, and through which SPN.
+//!
+//! ```text
+//!            SESSION_SETUP (SessionId 0)           token accepted
+//!  (none) ─────────────────────────────► InProgress ─────────────────► Valid
+//!                                          │  ▲  more legs                 │ LOGOFF / connection lost
+//!                                          │  └──┘                         ▼
+//!                                          └── refused ──────────────► (removed)
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rsmbd_auth::{Acceptor, Authenticated, Mechanism, Step, enctype_name};
+use rsmbd_protocol::messages::negotiate::{Dialect, SecurityMode};
+use rsmbd_protocol::messages::session_setup::{SessionSetupRequest, SessionSetupResponse};
+use rsmbd_protocol::NtStatus;
+use rsmbd_share::crypto::keys::KeyDialect;
+use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm};
+use rsmbd_share::session::{Identity, Session};
+
+use super::context::ServerContext;
+use super::negotiate::Negotiated;
+
+/// [MS-SMB2 2.2.5] SMB2_SESSION_FLAG_BINDING.
+const FLAG_BINDING: u8 = 0x01;
+
+/// One session of this connection.
+#[derive(Debug)]
+pub enum SessionState {
+    /// Authentication under way.
+    InProgress {
+        /// The GSS exchange.
+        acceptor: Box<Acceptor>,
+        /// Session.PreauthIntegrityHashValue (3.1.1), forked from the connection's hash.
+        preauth: PreauthHash,
+    },
+    /// Authenticated.
+    Valid(Box<ValidSession>),
+}
+
+/// An authenticated session.
+#[derive(Debug)]
+pub struct ValidSession {
+    /// The share layer's session: identity, tree connects, opens.
+    pub share: Arc<Session>,
+    /// Signing (and later encryption) keys.
+    pub keys: SessionKeys,
+    /// Session.SigningRequired: every request must be signed and every response is.
+    pub signing_required: bool,
+    /// Who and how, for logs and the audit line.
+    pub audit: String,
+}
+
+/// What the engine must do with the response.
+#[derive(Debug)]
+pub struct SetupReply {
+    /// Status for the header.
+    pub status: NtStatus,
+    /// SessionId for the header (a new one for the first leg).
+    pub session_id: u64,
+    /// Body (None: an SMB2 ERROR response).
+    pub body: Option<SessionSetupResponse<'static>>,
+    /// Sign the response with this session's key (the final 3.1.1 response must be signed).
+    pub sign: bool,
+    /// Add the encoded response to the session's preauth hash (3.1.1, non-final legs).
+    pub hash_response: bool,
+}
+
+impl SetupReply {
+    fn error(status: NtStatus, session_id: u64) -> Self {
+        Self { status, session_id, body: None, sign: false, hash_response: false }
+    }
+}
+
+/// The sessions of one connection.
+pub type Sessions = std::collections::HashMap<u64, SessionState>;
+
+/// Everything the handler needs from the connection.
+#[derive(Debug)]
+pub struct SetupInput<'a> {
+    /// Server-wide state.
+    pub ctx: &'a ServerContext,
+    /// What NEGOTIATE settled.
+    pub negotiated: &'a Negotiated,
+    /// Connection.PreauthIntegrityHashValue after NEGOTIATE.
+    pub connection_preauth: &'a PreauthHash,
+    /// The client.
+    pub peer: SocketAddr,
+    /// The request's header SessionId.
+    pub session_id: u64,
+    /// The whole request message as received (for the preauth hash).
+    pub raw: &'a [u8],
+    /// Now.
+    pub now: SystemTime,
+}
+
+/// [MS-SMB2 3.3.5.5] Handles one SESSION_SETUP request.
+pub fn handle(input: SetupInput<'_>, sessions: &mut Sessions, req: &SessionSetupRequest<'_>) -> SetupReply {
+    let SetupInput { ctx, negotiated, connection_preauth, peer, raw, now, .. } = input;
+    if req.flags & FLAG_BINDING != 0 {
+        // No multichannel: binding a second connection to a session is not offered.
+        return SetupReply::error(NtStatus::REQUEST_NOT_ACCEPTED, input.session_id);
+    }
+    let is_311 = negotiated.dialect == Dialect::SMB3_1_1;
+
+    // Find or create the session (3.3.5.5.1 new, 3.3.5.5.2 existing).
+    let session_id = if input.session_id == 0 {
+        let id = ctx.allocate_session_id();
+        let acceptor = Box::new(Acceptor::new(ctx.acceptor.clone(), ctx.replay.clone()));
+        sessions.insert(id, SessionState::InProgress { acceptor, preauth: connection_preauth.clone() });
+        id
+    } else {
+        match sessions.get_mut(&input.session_id) {
+            Some(SessionState::InProgress { .. }) => input.session_id,
+            Some(SessionState::Valid(_)) => {
+                // Re-authentication of a live session: a new exchange; keys are kept
+                // (3.3.5.5.2). Issue 4 adds expiry-driven re-auth; until then, refuse cleanly.
+                return SetupReply::error(NtStatus::REQUEST_NOT_ACCEPTED, input.session_id);
+            }
+            None => return SetupReply::error(NtStatus::USER_SESSION_DELETED, input.session_id),
+        }
+    };
+    let Some(SessionState::InProgress { acceptor, preauth }) = sessions.get_mut(&session_id) else {
+        return SetupReply::error(NtStatus::USER_SESSION_DELETED, session_id);
+    };
+    if is_311 {
+        preauth.update(raw);
+    }
+
+    match acceptor.step(&req.security_buffer, now) {
+        Step::Continue { output } => SetupReply {
+            status: NtStatus::MORE_PROCESSING_REQUIRED,
+            session_id,
+            body: Some(SessionSetupResponse { session_flags: 0, security_buffer: output.into() }),
+            sign: false,
+            hash_response: is_311,
+        },
+        Step::Refused { output, error } => {
+            tracing::warn!(target: "rsmbd::session", "session setup refused client={peer} reason=\"{error}\"");
+            sessions.remove(&session_id);
+            match output {
+                // As Samba does: a KRB-ERROR token goes back with MORE_PROCESSING_REQUIRED so
+                // the client can react (e.g. clock skew); the session is gone either way.
+                Some(token) => SetupReply {
+                    status: NtStatus::MORE_PROCESSING_REQUIRED,
+                    session_id,
+                    body: Some(SessionSetupResponse { session_flags: 0, security_buffer: token.into() }),
+                    sign: false,
+                    hash_response: false,
+                },
+                None => SetupReply::error(NtStatus::LOGON_FAILURE, session_id),
+            }
+        }
+        Step::Done { output, session } => {
+            let preauth = preauth.clone();
+            let valid = establish(ctx, negotiated, session_id, &session, &preauth, req, peer);
+            sessions.insert(session_id, SessionState::Valid(Box::new(valid)));
+            SetupReply {
+                status: NtStatus::SUCCESS,
+                session_id,
+                body: Some(SessionSetupResponse { session_flags: 0, security_buffer: output.into() }),
+                // 3.1.1 clients MUST reject an unsigned final response (MS-SMB2 3.2.5.3.1);
+                // earlier dialects verify it when present, so sign it always.
+                sign: true,
+                hash_response: false,
+            }
+        }
+    }
+}
+
+/// Derives the keys, creates the share session and logs the audit line.
+fn establish(
+    ctx: &ServerContext,
+    negotiated: &Negotiated,
+    session_id: u64,
+    auth: &Authenticated,
+    preauth: &PreauthHash,
+    req: &SessionSetupRequest<'_>,
+    peer: SocketAddr,
+) -> ValidSession {
+    let key_dialect = match negotiated.dialect {
+        Dialect::SMB3_1_1 => KeyDialect::Smb311,
+        d if d.is_smb3() => KeyDialect::Smb30,
+        _ => KeyDialect::Smb2,
+    };
+    let signing_algorithm: SigningAlgorithm = negotiated.signing_algorithm;
+    let keys = SessionKeys::derive(key_dialect, auth.session_key.as_bytes(), Some(preauth), signing_algorithm, 16);
+    let signing_required = ctx.config.require_signing
+        || u16::from(req.security_mode) & SecurityMode::SIGNING_REQUIRED != 0;
+    let mech = match &auth.mechanism {
+        Mechanism::Kerberos { oid } => format!("kerberos oid={oid}"),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    let audit = format!(
+        "client={peer} principal={} mech={mech} enctype={} session_enctype={} spn={} kvno={}{} dialect={} signing={} signing_required={} netname={}",
+        auth.principal,
+        enctype_name(auth.ticket_enctype),
+        enctype_name(auth.session_enctype),
+        auth.spn,
+        auth.kvno,
+        if auth.kvno_fallback { " (kvno fallback)" } else { "" },
+        dialect_name(negotiated.dialect),
+        keys.signing_algorithm.name(),
+        signing_required,
+        negotiated.netname.as_deref().unwrap_or("-"),
+    );
+    tracing::info!(target: "rsmbd::session", "session established session_id={session_id:#x} {audit}");
+    let share = Arc::new(Session::new(session_id, Identity { principal: auth.principal.clone() }));
+    ValidSession { share, keys, signing_required, audit }
+}
+
+/// "3.1.1" etc.
+pub fn dialect_name(d: Dialect) -> &'static str {
+    match d {
+        Dialect::SMB2_0_2 => "2.0.2",
+        Dialect::SMB2_1 => "2.1",
+        Dialect::SMB3_0 => "3.0",
+        Dialect::SMB3_0_2 => "3.0.2",
+        Dialect::SMB3_1_1 => "3.1.1",
+        _ => "2.???",
+    }
+}
