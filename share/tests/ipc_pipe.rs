@@ -308,6 +308,33 @@ fn ndr64_only_bind_is_refused_then_alter_context_adds_ndr() {
 }
 
 #[test]
+fn rebind_allowed_only_while_nothing_is_accepted() {
+    let mut p = open_pipe("srvsvc", default_info()).unwrap();
+    let out = p
+        .transceive(&bind_pdu(1, SRVSVC_UUID, 3, &[(NDR64_UUID, 1)]), 4280)
+        .unwrap();
+    assert!(matches!(
+        Pdu::decode(&out.data).unwrap().body,
+        PduBody::BindAck(_)
+    ));
+    let out = p
+        .transceive(&bind_pdu(2, SRVSVC_UUID, 3, &[(NDR_UUID, 2)]), 4280)
+        .unwrap();
+    let PduBody::BindAck(ack) = Pdu::decode(&out.data).unwrap().body else {
+        panic!()
+    };
+    assert_eq!(ack.results[0].result, result::ACCEPTANCE);
+    let out = p
+        .transceive(&bind_pdu(3, SRVSVC_UUID, 3, &[(NDR_UUID, 2)]), 4280)
+        .unwrap();
+    assert!(matches!(
+        Pdu::decode(&out.data).unwrap().body,
+        PduBody::BindNak(_)
+    ));
+    assert!(call(&mut p, 4, 15, &share_enum_stub(1, "x")).is_ok());
+}
+
+#[test]
 fn bind_with_auth_verifier_big_endian_or_bad_version_is_nakked() {
     // auth_length 8 + sec_trailer: we do no RPC-level security.
     let mut bind = bind_pdu(1, SRVSVC_UUID, 3, &[(NDR_UUID, 2)]);

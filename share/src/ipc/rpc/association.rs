@@ -167,8 +167,9 @@ impl Association {
             // We do no RPC-level security; the SMB session already authenticated the user.
             return bind_nak(h, reject_reason::AUTHENTICATION_TYPE_NOT_RECOGNIZED);
         }
-        if self.bound {
+        if self.bound && !self.contexts.is_empty() {
             // One bind per association (C706 12.4.2); more contexts come by alter_context.
+            // A bind that accepted nothing may be retried, e.g. NDR after NDR64-only.
             return bind_nak(h, reject_reason::REASON_NOT_SPECIFIED);
         }
         self.max_xmit = bind.max_recv_frag.clamp(MIN_FRAG, MAX_FRAG);
