@@ -22,10 +22,11 @@ pub enum Step {
         /// Who logged in, and the session key.
         session: Authenticated,
     },
-    /// Refused: send `output` if any and log `error`. See [`Step::more_processing_required`]
-    /// for the status to send.
+    /// Refused: log `error`. `output` is present exactly when there is a KRB-ERROR to return
+    /// (send it with STATUS_MORE_PROCESSING_REQUIRED, as Samba does); otherwise send
+    /// STATUS_LOGON_FAILURE. [`Step::more_processing_required`] says the same.
     Refused {
-        /// NegTokenResp reject (carrying a KRB-ERROR when there is one) or a raw KRB-ERROR token.
+        /// NegTokenResp reject carrying a KRB-ERROR, or a raw GSS KRB-ERROR for raw krb5.
         output: Option<Vec<u8>>,
         /// The cause; its Display is one log line with the fix.
         error: AuthError,

@@ -283,10 +283,7 @@ impl Acceptor {
             .find_map(|(i, m)| krb5_oid_name(m).map(|n| (i, n)))
         else {
             let offered = init.mech_types.iter().map(dotted).collect();
-            return refused(
-                AuthError::UnsupportedMechanism { offered },
-                Some(resp(NegState::Reject, None, None, None)),
-            );
+            return refused(AuthError::UnsupportedMechanism { offered }, None);
         };
         let Some(supported) = init.mech_types.get(idx).cloned() else {
             return refused(AuthError::Internal("mech index out of range".into()), None);
@@ -352,25 +349,22 @@ impl Acceptor {
         let supported = first_reply.then(|| neg.supported.clone());
         let ap_req = match ap_req_bytes(token) {
             Ok(a) => a,
-            Err(e) => return refused(e, Some(resp(NegState::Reject, supported, None, None))),
+            Err(e) => return refused(e, None),
         };
         let acc = match verify_ap_req(&self.config, &self.replay, ap_req, now) {
             Ok(a) => a,
             Err(rej) => {
-                let krb_err = reply::krb_error(&rej, now);
-                return refused(
-                    rej.error,
-                    Some(resp(NegState::Reject, supported, krb_err, None)),
-                );
+                // Only a KRB-ERROR is worth a token (the engine then answers
+                // MORE_PROCESSING_REQUIRED); other refusals are a plain LOGON_FAILURE.
+                let out = reply::krb_error(&rej, now)
+                    .map(|e| resp(NegState::Reject, supported, Some(e), None));
+                return refused(rej.error, out);
             }
         };
         let need_mic = neg.mic_required || client_mic.is_some();
         if need_mic && !acc.session_key.enctype().is_cfx() {
             let enctype = acc.session_key.enctype().number();
-            return refused(
-                AuthError::MicUnsupported { enctype },
-                Some(resp(NegState::Reject, supported, None, None)),
-            );
+            return refused(AuthError::MicUnsupported { enctype }, None);
         }
         // Our sequence number goes in the AP-REP and in our MIC's SND_SEQ (0 when absent, as
         // the initiator then assumes).
@@ -404,7 +398,7 @@ impl Acceptor {
                     AuthError::MicMismatch {
                         client: acc.client.clone(),
                     },
-                    Some(resp(NegState::Reject, None, None, None)),
+                    None,
                 );
             }
             let output = resp(NegState::AcceptCompleted, supported, ap_rep, our_mic);
@@ -444,7 +438,7 @@ impl Acceptor {
                 AuthError::MicMissing {
                     client: acc.client.clone(),
                 },
-                Some(resp(NegState::Reject, None, None, None)),
+                None,
             );
         };
         if !mic::verify_initiator_mic(&acc.session_key, &m, &neg.mech_types_der) {
@@ -452,7 +446,7 @@ impl Acceptor {
                 AuthError::MicMismatch {
                     client: acc.client.clone(),
                 },
-                Some(resp(NegState::Reject, None, None, None)),
+                None,
             );
         }
         Step::Done {
