@@ -1,5 +1,5 @@
 //! A message-mode named pipe instance carrying one DCE/RPC association (MS-SMB2 3.3.5.13
-//! WRITE / 3.3.5.12 READ / 3.3.5.15.x FSCTL_PIPE_TRANSCEIVE on IPC$; C706 12 over
+//! WRITE / 3.3.5.12 READ / 3.3.5.15.3 FSCTL_PIPE_TRANSCEIVE on IPC$; C706 12 over
 //! `ncacn_np`).
 //!
 //! Writes are a byte stream of PDU fragments: bytes are buffered until a whole fragment (its
@@ -167,11 +167,11 @@ impl Pipe {
         Ok(PipeRead { data, more })
     }
 
-    /// FSCTL_PIPE_TRANSCEIVE (MS-FSCC 2.3.49): write then read (`more` → the caller answers
-    /// STATUS_BUFFER_OVERFLOW and the rest is read with READ).
+    /// FSCTL_PIPE_TRANSCEIVE (MS-FSCC 2.3.47/2.3.48, MS-SMB2 3.3.5.15.3): write then read
+    /// (`more` → the caller answers STATUS_BUFFER_OVERFLOW and the rest is read with READ).
     ///
-    /// Unread data still queued → STATUS_PIPE_BUSY, as NPFS answers a transceive on a pipe
-    /// whose read side is not empty (it would mix two calls' answers).
+    /// Unread data still queued → STATUS_PIPE_BUSY ("the named pipe contains unread data",
+    /// MS-FSCC 2.3.48): answering would mix two calls' replies.
     pub fn transceive(&mut self, input: &[u8], max_output: usize) -> Result<PipeRead, NtStatus> {
         if !self.output.is_empty() {
             return Err(NtStatus::PIPE_BUSY);
