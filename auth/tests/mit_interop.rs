@@ -119,6 +119,7 @@ const SERVICES: &[(&str, &str)] = &[
     ("smb18.example.test", "aes256-cts-hmac-sha1-96:normal"),
     ("smb19.example.test", "aes128-cts-hmac-sha256-128:normal"),
     ("smb20.example.test", "aes256-cts-hmac-sha384-192:normal"),
+    ("smb23.example.test", "arcfour-hmac:normal"),
 ];
 const USERS: &[(&str, &str)] = &[
     ("alice", "alice-Pw-1"),
@@ -135,7 +136,7 @@ fn setup() -> Realm {
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
     let d = dir.display();
-    let enctypes = "aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 aes256-cts-hmac-sha384-192 aes128-cts-hmac-sha256-128";
+    let enctypes = "aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 aes256-cts-hmac-sha384-192 aes128-cts-hmac-sha256-128 arcfour-hmac";
     std::fs::write(
         dir.join("krb5.conf"),
         format!(
@@ -146,7 +147,7 @@ fn setup() -> Realm {
     std::fs::write(
         dir.join("kdc.conf"),
         format!(
-            "[kdcdefaults]\n kdc_listen = 127.0.0.1:{port}\n kdc_tcp_listen = 127.0.0.1:{port}\n[realms]\n {REALM} = {{\n  database_name = {d}/principal\n  key_stash_file = {d}/stash\n  acl_file = {d}/kadm5.acl\n  max_life = 10h\n  supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal aes256-cts-hmac-sha384-192:normal aes128-cts-hmac-sha256-128:normal\n }}\n[logging]\n kdc = FILE:{d}/kdc.log\n"
+            "[kdcdefaults]\n kdc_listen = 127.0.0.1:{port}\n kdc_tcp_listen = 127.0.0.1:{port}\n[realms]\n {REALM} = {{\n  database_name = {d}/principal\n  key_stash_file = {d}/stash\n  acl_file = {d}/kadm5.acl\n  max_life = 10h\n  supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal aes256-cts-hmac-sha384-192:normal aes128-cts-hmac-sha256-128:normal arcfour-hmac:normal\n }}\n[logging]\n kdc = FILE:{d}/kdc.log\n"
         ),
     )
     .unwrap();
@@ -178,7 +179,10 @@ fn setup() -> Realm {
             &["-q", &format!("addprinc -randkey {flag}cifs/{host}")],
             None,
         );
-        if let Some(name) = e.strip_suffix(":normal") {
+        if let Some(name) = e
+            .strip_suffix(":normal")
+            .filter(|n| !n.starts_with("arcfour"))
+        {
             // Make the session key that enctype too, so session enctypes vary as well.
             run(
                 &dir,
@@ -322,8 +326,10 @@ fn exchange(
     mech: &str,
     host: &str,
 ) -> Result<(Authenticated, Vec<u8>, Vec<u8>, Initiator), String> {
-    let cfg = Arc::new(AcceptorConfig::new(kt.clone()));
-    let mut acc = Acceptor::new(cfg, Arc::new(ReplayCache::new()));
+    let mut cfg = AcceptorConfig::new(kt.clone());
+    // RC4 only where the test asks for it (the service with only an arcfour key).
+    cfg.allow_rc4 = host.starts_with("smb23.");
+    let mut acc = Acceptor::new(Arc::new(cfg), Arc::new(ReplayCache::new()));
     let mut ini = Initiator::start(realm, user_idx, mech, host);
     let (mut tok, _) = ini.token()?;
     let first = tok.clone();
@@ -483,6 +489,23 @@ fn mit_interop() {
             println!("our acceptor MIC verifies in MIT: ok");
         } else {
             failures.push(format!("MIT refused our MIC: {l:?}"));
+        }
+    }
+
+    // An RC4 ticket from MIT is refused when RC4 is not enabled (the default).
+    {
+        let mut acc = Acceptor::new(
+            Arc::new(AcceptorConfig::new(kt.clone())),
+            Arc::new(ReplayCache::new()),
+        );
+        let mut ini = Initiator::start(&realm, 0, spnego, "smb23.example.test");
+        let (tok, _) = ini.token().unwrap();
+        match acc.step(&tok, SystemTime::now()) {
+            Step::Refused {
+                error: rsmbd_auth::AuthError::EnctypeNotAllowed { enctype: 23, .. },
+                ..
+            } => passed += 1,
+            other => failures.push(format!("RC4 ticket not refused by default: {other:?}")),
         }
     }
 
