@@ -208,6 +208,18 @@ fn delete_on_close_needs_delete_access() {
     std::fs::write(f.root().join("dir/keep"), b"").unwrap();
     close(&cx, d.file_id).unwrap();
     assert!(f.root().join("dir/keep").exists());
+    // Opening a non-empty directory for delete-on-close fails at once (rmdir reports it).
+    assert_eq!(
+        create(&cx, "dir", OPEN, DIRECTORY_FILE | DELETE_ON_CLOSE, DELETE).unwrap_err(),
+        NtStatus::DIRECTORY_NOT_EMPTY
+    );
+    std::fs::remove_file(f.root().join("dir/keep")).unwrap();
+    let d = create(&cx, "dir", OPEN, DIRECTORY_FILE | DELETE_ON_CLOSE, DELETE).unwrap();
+    close(&cx, d.file_id).unwrap();
+    assert!(
+        !f.root().join("dir").exists(),
+        "rmdir of the emptied directory"
+    );
     let d = create(
         &cx,
         "dir2",

@@ -77,6 +77,14 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
     if delete_on_close && path.is_root() {
         return Err(NtStatus::ACCESS_DENIED);
     }
+    // A directory that already has entries can never be deleted at close: fail now, as
+    // Windows and Samba do, so `rmdir` of a non-empty directory reports the error.
+    if delete_on_close
+        && opened.meta.is_dir
+        && !crate::disk::file::dir_is_empty(&opened.file).map_err(super::io_status)?
+    {
+        return Err(NtStatus::DIRECTORY_NOT_EMPTY);
+    }
     let meta = opened.meta;
     let granted = opened.granted_access;
     let share = Arc::clone(&cx.tree.share);
