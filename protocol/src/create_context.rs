@@ -128,8 +128,8 @@ pub fn decode_create_contexts(bytes: &[u8]) -> DecodeResult<Vec<CreateContext<'_
 }
 
 /// Encodes a create context list at the current position (the caller aligns to 8 first).
-/// Name at offset 16, Data at the next 8-byte boundary, each context padded to 8 except the
-/// last, `Next` patched.
+/// Name at offset 16, Data at the next 8-byte boundary after it, each context padded to 8
+/// except after the last one's data, `Next` patched — the layout Windows clients send.
 pub fn encode_create_contexts(w: &mut Writer, contexts: &[CreateContext<'_>]) {
     for (i, c) in contexts.iter().enumerate() {
         let start = w.len();
@@ -140,11 +140,11 @@ pub fn encode_create_contexts(w: &mut Writer, contexts: &[CreateContext<'_>]) {
         let data_off_at = w.reserve_u16();
         w.u32(sat_u32(c.data.len()));
         w.bytes(&c.name);
-        if !c.data.is_empty() {
-            w.align(8);
-            w.patch_u16(data_off_at, sat_u16(w.len() - start));
-            w.bytes(&c.data);
-        }
+        // Like Windows: the name is padded to 8 and DataOffset points past it even when the
+        // data is empty.
+        w.align(8);
+        w.patch_u16(data_off_at, sat_u16(w.len() - start));
+        w.bytes(&c.data);
         if i + 1 < contexts.len() {
             w.align(8);
             w.patch_u32(next_at, sat_u32(w.len() - start));

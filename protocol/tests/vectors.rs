@@ -227,3 +227,51 @@ fn windows_transform_header() {
         "ciphertext is as long as the plaintext"
     );
 }
+
+#[test]
+fn windows_create_requests_with_contexts() {
+    let v = load_vectors("windows_create_captures.txt");
+    let bytes = &v["create_request_mxac_qfid"];
+    let h = Header::decode(bytes).unwrap();
+    assert_eq!(h.command, Command::CREATE);
+    assert_eq!(h.flags.0 & HeaderFlags::PRIORITY_MASK, 0x30);
+    let Request::Create(req) = Request::decode(h.command, Message::new(bytes)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        rsmbd_protocol::codec::utf16le_to_string(&req.name).unwrap(),
+        "RSX_DR-SF"
+    );
+    assert_eq!(req.desired_access, AccessMask::FILE_READ_ATTRIBUTES);
+    assert_eq!(req.share_access, 7);
+    assert_eq!(req.create_disposition, CreateDisposition::OPEN.0);
+    assert_eq!(req.create_options, CreateOptions::OPEN_REPARSE_POINT);
+    let names: Vec<&[u8]> = req
+        .create_contexts
+        .iter()
+        .map(|c| c.name.as_ref())
+        .collect();
+    assert_eq!(names, vec![&b"MxAc"[..], &b"QFid"[..]]);
+    assert!(req.create_contexts.iter().all(|c| c.data.is_empty()));
+    // Our encoder produces the same bytes Windows sent.
+    assert_eq!(&reencode(&h, &req), bytes);
+
+    // A body captured alone: frame it behind a header.
+    let body = &v["create_body_dhnq_mxac_qfid"];
+    let mut msg = common::request_bytes(&Request::Echo(EchoRequest));
+    msg.truncate(64);
+    msg.extend_from_slice(body);
+    let Request::Create(req) = Request::decode(Command::CREATE, Message::new(&msg)).unwrap() else {
+        panic!()
+    };
+    assert!(
+        req.name.is_empty(),
+        "NameLength 0: the stale bytes in the slot are not the name"
+    );
+    assert_eq!(req.create_disposition, CreateDisposition::CREATE.0);
+    assert_eq!(req.create_options, 0x0020_0021);
+    assert_eq!(req.create_contexts.len(), 3);
+    assert_eq!(req.create_contexts[0].name.as_ref(), b"DHnQ");
+    assert_eq!(req.create_contexts[0].data.len(), 16);
+    assert_eq!(req.create_contexts[2].name.as_ref(), b"QFid");
+}
