@@ -14,6 +14,10 @@ use rsmbd_protocol::NtStatus;
 /// STATUS_INVALID_LOCK_RANGE ([MS-ERREF]): offset + length overflows.
 pub const STATUS_INVALID_LOCK_RANGE: NtStatus = NtStatus(0xC000_01A1);
 
+/// Most byte-range locks one file may carry: every lock is checked on each READ and WRITE, so
+/// the table must stay small enough to scan (Windows also fails with INSUFFICIENT_RESOURCES).
+pub const MAX_LOCKS_PER_FILE: usize = 4096;
+
 /// Who holds a lock: one open of one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LockOwner {
@@ -97,6 +101,10 @@ impl LockTable {
             if conflict {
                 ranges.truncate(before);
                 return Err(NtStatus::LOCK_NOT_GRANTED);
+            }
+            if ranges.len() >= MAX_LOCKS_PER_FILE {
+                ranges.truncate(before);
+                return Err(NtStatus::INSUFFICIENT_RESOURCES);
             }
             ranges.push(Range {
                 offset: r.offset,
@@ -222,6 +230,19 @@ mod tests {
         assert_eq!(t.lock(F, A, &[ex(105, 1)]), Err(NtStatus::LOCK_NOT_GRANTED));
         // Zero-length locks never conflict.
         t.lock(F, B, &[ex(5, 0)]).unwrap();
+    }
+
+    #[test]
+    fn lock_count_is_bounded() {
+        let t = LockTable::new();
+        let many: Vec<LockRequest> = (0..MAX_LOCKS_PER_FILE as u64).map(|i| sh(i, 1)).collect();
+        t.lock(F, A, &many).unwrap();
+        assert_eq!(
+            t.lock(F, B, &[sh(u64::MAX - 10, 1)]),
+            Err(NtStatus::INSUFFICIENT_RESOURCES)
+        );
+        t.unlock(F, A, &[sh(0, 1)]).unwrap();
+        t.lock(F, B, &[sh(u64::MAX - 10, 1)]).unwrap();
     }
 
     #[test]

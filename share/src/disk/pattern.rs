@@ -3,12 +3,14 @@
 //! DOS_DOT) besides `*` and `?`, compared case-insensitively as Windows does.
 //!
 //! Matching is a dynamic programme over (pattern position, name position), so a hostile pattern
-//! like `*a*a*a*…b` costs O(pattern × name) time and memory, never exponential backtracking.
+//! like `*a*a*a*…b` costs O(pattern × name) time and O(name) memory, never exponential
+//! backtracking.
 
 use rsmbd_protocol::NtStatus;
 
-/// Longest pattern accepted, in characters (a file name is at most 255).
-pub const MAX_PATTERN_CHARS: usize = 1024;
+/// Longest pattern accepted, in characters (a file name is at most 255, so a longer pattern
+/// could only match through wildcards, and each one costs pattern × name steps per entry).
+pub const MAX_PATTERN_CHARS: usize = 512;
 
 /// A compiled search pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,47 +56,47 @@ impl Pattern {
         let Some(p) = &self.chars else { return true };
         let n: Vec<char> = name.chars().map(fold).collect();
         let last_dot = n.iter().rposition(|&c| c == '.');
-        let (plen, nlen) = (p.len(), n.len());
-        // m[i][j]: pattern[i..] matches name[j..]; filled from the end.
-        let width = nlen + 1;
-        let mut m = vec![false; (plen + 1) * width];
-        let idx = |i: usize, j: usize| i * width + j;
-        if let Some(cell) = m.get_mut(idx(plen, nlen)) {
-            *cell = true;
+        let nlen = n.len();
+        // next[j]: pattern[i+1..] matches name[j..]; cur[j]: pattern[i..] matches name[j..].
+        // Two rows, filled from the end of both strings: O(name) memory per match.
+        let mut next = vec![false; nlen + 1];
+        if let Some(end) = next.get_mut(nlen) {
+            *end = true;
         }
-        for i in (0..plen).rev() {
-            let Some(&pc) = p.get(i) else { continue };
+        let mut cur = vec![false; nlen + 1];
+        for &pc in p.iter().rev() {
             for j in (0..=nlen).rev() {
                 let nc = n.get(j).copied();
-                let at = |ii: usize, jj: usize| m.get(idx(ii, jj)).copied().unwrap_or(false);
+                let after = |jj: usize| next.get(jj).copied().unwrap_or(false);
+                let here = |jj: usize| cur.get(jj).copied().unwrap_or(false);
                 let v = match pc {
-                    '*' => at(i + 1, j) || (nc.is_some() && at(i, j + 1)),
-                    '?' => nc.is_some() && at(i + 1, j + 1),
+                    '*' => after(j) || (nc.is_some() && here(j + 1)),
+                    '?' => nc.is_some() && after(j + 1),
                     // DOS_STAR: any run of characters up to and including the name's last dot,
                     // never beyond it (Samba's ms_fnmatch reads the spec the same way).
                     '<' => {
-                        at(i + 1, j)
-                            || (nc.is_some() && last_dot.is_none_or(|d| j <= d) && at(i, j + 1))
+                        after(j) || (nc.is_some() && last_dot.is_none_or(|d| j <= d) && here(j + 1))
                     }
                     // DOS_QM: one non-dot character, or nothing at a dot or the end of the name.
                     '>' => match nc {
-                        Some('.') | None => at(i + 1, j),
-                        Some(_) => at(i + 1, j + 1),
+                        Some('.') | None => after(j),
+                        Some(_) => after(j + 1),
                     },
                     // DOS_DOT: a dot, or nothing at the end of the name.
                     '"' => match nc {
-                        Some('.') => at(i + 1, j + 1),
-                        None => at(i + 1, j),
+                        Some('.') => after(j + 1),
+                        None => after(j),
                         Some(_) => false,
                     },
-                    c => nc == Some(c) && at(i + 1, j + 1),
+                    c => nc == Some(c) && after(j + 1),
                 };
-                if let Some(cell) = m.get_mut(idx(i, j)) {
+                if let Some(cell) = cur.get_mut(j) {
                     *cell = v;
                 }
             }
+            std::mem::swap(&mut next, &mut cur);
         }
-        m.first().copied().unwrap_or(false)
+        next.first().copied().unwrap_or(false)
     }
 }
 
@@ -159,7 +161,7 @@ mod tests {
 
     #[test]
     fn hostile_pattern_is_fast() {
-        let p = format!("{}b", "*a".repeat(500));
+        let p = format!("{}b", "*a".repeat(255));
         let name = "a".repeat(255);
         let start = std::time::Instant::now();
         assert!(!m(&p, &name));
