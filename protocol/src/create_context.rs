@@ -212,3 +212,197 @@ impl QueryOnDiskIdResponse {
         CreateContext::new(CreateContextName::QFID, w.into_inner().to_vec())
     }
 }
+
+/// [MS-SMB2 2.2.13.2.8 / 2.2.13.2.10 / 2.2.14.2.10 / 2.2.14.2.11] The `RqLs` lease context,
+/// request and response: 32 bytes (v1) or 52 bytes (v2, with `v2` set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LeaseContext {
+    /// LeaseKey.
+    pub lease_key: [u8; 16],
+    /// LeaseState (READ_CACHING = 1, HANDLE_CACHING = 2, WRITE_CACHING = 4).
+    pub lease_state: u32,
+    /// LeaseFlags ([`LeaseContext::BREAK_IN_PROGRESS`], [`LeaseContext::PARENT_LEASE_KEY_SET`]).
+    pub flags: u32,
+    /// LeaseDuration (reserved, 0).
+    pub lease_duration: u64,
+    /// The v2 fields, if this is SMB2_CREATE_REQUEST_LEASE_V2 / RESPONSE_LEASE_V2.
+    pub v2: Option<LeaseV2>,
+}
+
+/// The fields only the v2 lease context carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LeaseV2 {
+    /// ParentLeaseKey.
+    pub parent_lease_key: [u8; 16],
+    /// Epoch.
+    pub epoch: u16,
+}
+
+impl LeaseContext {
+    /// SMB2_LEASE_FLAG_BREAK_IN_PROGRESS (response).
+    pub const BREAK_IN_PROGRESS: u32 = 0x0000_0002;
+    /// SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET (v2).
+    pub const PARENT_LEASE_KEY_SET: u32 = 0x0000_0004;
+
+    /// Decodes the context data: 32 bytes is v1, 52 bytes is v2, anything else is invalid.
+    pub fn from_data(data: &[u8]) -> DecodeResult<Self> {
+        if data.len() != 32 && data.len() != 52 {
+            return Err(DecodeError::Invalid {
+                what: "RqLs context length",
+            });
+        }
+        let mut r = Reader::new(data, "RqLs context");
+        let lease_key = r.array::<16>()?;
+        let lease_state = r.u32()?;
+        let flags = r.u32()?;
+        let lease_duration = r.u64()?;
+        let v2 = if r.remaining() == 20 {
+            let parent_lease_key = r.array::<16>()?;
+            let epoch = r.u16()?;
+            r.skip(2)?;
+            Some(LeaseV2 {
+                parent_lease_key,
+                epoch,
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            lease_key,
+            lease_state,
+            flags,
+            lease_duration,
+            v2,
+        })
+    }
+
+    /// The context, named `RqLs`.
+    pub fn to_context(&self) -> CreateContext<'static> {
+        let mut w = Writer::new();
+        w.bytes(&self.lease_key);
+        w.u32(self.lease_state);
+        w.u32(self.flags);
+        w.u64(self.lease_duration);
+        if let Some(v2) = &self.v2 {
+            w.bytes(&v2.parent_lease_key);
+            w.u16(v2.epoch);
+            w.u16(0);
+        }
+        CreateContext::new(CreateContextName::RQLS, w.into_inner().to_vec())
+    }
+}
+
+/// [MS-SMB2 2.2.13.2.11] SMB2_CREATE_DURABLE_HANDLE_REQUEST_V2 (`DH2Q`, 32 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DurableHandleRequestV2 {
+    /// Timeout in milliseconds (0: server default).
+    pub timeout: u32,
+    /// Flags ([`DurableHandleRequestV2::PERSISTENT`]).
+    pub flags: u32,
+    /// CreateGuid: identifies the open across replays.
+    pub create_guid: [u8; 16],
+}
+
+impl DurableHandleRequestV2 {
+    /// SMB2_DHANDLE_FLAG_PERSISTENT.
+    pub const PERSISTENT: u32 = 0x0000_0002;
+
+    /// Decodes the context data (32 bytes).
+    pub fn from_data(data: &[u8]) -> DecodeResult<Self> {
+        let mut r = Reader::new(data, "DH2Q request");
+        let timeout = r.u32()?;
+        let flags = r.u32()?;
+        r.skip(8)?;
+        Ok(Self {
+            timeout,
+            flags,
+            create_guid: r.array::<16>()?,
+        })
+    }
+
+    /// The context, named `DH2Q`.
+    pub fn to_context(&self) -> CreateContext<'static> {
+        let mut w = Writer::new();
+        w.u32(self.timeout);
+        w.u32(self.flags);
+        w.u64(0);
+        w.bytes(&self.create_guid);
+        CreateContext::new(CreateContextName::DH2Q, w.into_inner().to_vec())
+    }
+}
+
+/// [MS-SMB2 2.2.14.2.12] SMB2_CREATE_DURABLE_HANDLE_RESPONSE_V2 (`DH2Q`, 8 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DurableHandleResponseV2 {
+    /// Timeout granted, in milliseconds.
+    pub timeout: u32,
+    /// Flags (PERSISTENT = 2).
+    pub flags: u32,
+}
+
+impl DurableHandleResponseV2 {
+    /// Decodes the context data (8 bytes).
+    pub fn from_data(data: &[u8]) -> DecodeResult<Self> {
+        let mut r = Reader::new(data, "DH2Q response");
+        Ok(Self {
+            timeout: r.u32()?,
+            flags: r.u32()?,
+        })
+    }
+
+    /// The context, named `DH2Q`.
+    pub fn to_context(&self) -> CreateContext<'static> {
+        let mut w = Writer::new();
+        w.u32(self.timeout);
+        w.u32(self.flags);
+        CreateContext::new(CreateContextName::DH2Q, w.into_inner().to_vec())
+    }
+}
+
+/// [MS-SMB2 2.2.14.2.3] SMB2_CREATE_DURABLE_HANDLE_RESPONSE (`DHnQ`): 8 reserved bytes.
+pub fn durable_handle_response() -> CreateContext<'static> {
+    CreateContext::new(CreateContextName::DHNQ, vec![0; 8])
+}
+
+/// [MS-SMB2 2.2.13.2.4] SMB2_CREATE_DURABLE_HANDLE_RECONNECT (`DHnC`): the FileId to reclaim.
+pub fn durable_handle_reconnect_file_id(data: &[u8]) -> DecodeResult<crate::file_id::FileId> {
+    crate::file_id::FileId::read(&mut Reader::new(data, "DHnC"))
+}
+
+/// [MS-SMB2 2.2.13.2.12] SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2 (`DH2C`, 36 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DurableHandleReconnectV2 {
+    /// FileId of the open to reclaim.
+    pub file_id: crate::file_id::FileId,
+    /// CreateGuid given when the handle was made durable.
+    pub create_guid: [u8; 16],
+    /// Flags (PERSISTENT = 2).
+    pub flags: u32,
+}
+
+impl DurableHandleReconnectV2 {
+    /// Decodes the context data (36 bytes).
+    pub fn from_data(data: &[u8]) -> DecodeResult<Self> {
+        let mut r = Reader::new(data, "DH2C");
+        Ok(Self {
+            file_id: crate::file_id::FileId::read(&mut r)?,
+            create_guid: r.array::<16>()?,
+            flags: r.u32()?,
+        })
+    }
+
+    /// The context, named `DH2C`.
+    pub fn to_context(&self) -> CreateContext<'static> {
+        let mut w = Writer::new();
+        self.file_id.write(&mut w);
+        w.bytes(&self.create_guid);
+        w.u32(self.flags);
+        CreateContext::new(CreateContextName::DH2C, w.into_inner().to_vec())
+    }
+}
+
+/// [MS-SMB2 2.2.13.2.5 / 2.2.13.2.6 / 2.2.13.2.7] The single-u64 request contexts: `AlSi`
+/// (AllocationSize), `TWrp` (Timestamp) and an `MxAc` request's optional Timestamp.
+pub fn context_u64(data: &[u8], what: &'static str) -> DecodeResult<u64> {
+    Reader::new(data, what).u64()
+}

@@ -209,3 +209,67 @@ fn negotiate_contexts_any_order_and_alignment() {
         "count beyond the list"
     );
 }
+
+#[test]
+fn lease_and_durable_contexts() {
+    use rsmbd_protocol::create_context::*;
+    let v1 = LeaseContext {
+        lease_key: [1; 16],
+        lease_state: 7,
+        flags: 0,
+        lease_duration: 0,
+        v2: None,
+    };
+    let c = v1.to_context();
+    assert_eq!(
+        (c.name.as_ref(), c.data.len()),
+        (CreateContextName::RQLS, 32)
+    );
+    assert_eq!(LeaseContext::from_data(&c.data).unwrap(), v1);
+    let v2 = LeaseContext {
+        flags: LeaseContext::PARENT_LEASE_KEY_SET,
+        v2: Some(LeaseV2 {
+            parent_lease_key: [2; 16],
+            epoch: 3,
+        }),
+        ..v1
+    };
+    let c = v2.to_context();
+    assert_eq!(c.data.len(), 52);
+    assert_eq!(LeaseContext::from_data(&c.data).unwrap(), v2);
+    assert!(LeaseContext::from_data(&c.data[..40]).is_err());
+
+    let dh2q = DurableHandleRequestV2 {
+        timeout: 60_000,
+        flags: DurableHandleRequestV2::PERSISTENT,
+        create_guid: [9; 16],
+    };
+    let c = dh2q.to_context();
+    assert_eq!(c.data.len(), 32);
+    assert_eq!(DurableHandleRequestV2::from_data(&c.data).unwrap(), dh2q);
+    let r = DurableHandleResponseV2 {
+        timeout: 60_000,
+        flags: 0,
+    };
+    assert_eq!(
+        DurableHandleResponseV2::from_data(&r.to_context().data).unwrap(),
+        r
+    );
+    let dh2c = DurableHandleReconnectV2 {
+        file_id: rsmbd_protocol::FileId::new(1, 2),
+        create_guid: [4; 16],
+        flags: 0,
+    };
+    let c = dh2c.to_context();
+    assert_eq!(c.data.len(), 36);
+    assert_eq!(DurableHandleReconnectV2::from_data(&c.data).unwrap(), dh2c);
+    assert_eq!(durable_handle_response().data.len(), 8);
+    let mut fid = Writer::new();
+    rsmbd_protocol::FileId::new(5, 6).write(&mut fid);
+    assert_eq!(
+        durable_handle_reconnect_file_id(fid.as_slice()).unwrap(),
+        rsmbd_protocol::FileId::new(5, 6)
+    );
+    assert_eq!(context_u64(&4096u64.to_le_bytes(), "AlSi").unwrap(), 4096);
+    assert!(context_u64(&[1, 2], "AlSi").is_err());
+}
