@@ -406,3 +406,38 @@ fn class_names() {
     assert_eq!(FsInformationClass::FileFsSectorSizeInformation.0, 11);
     assert_eq!(FileInformationClass::FileRenameInformationEx.0, 65);
 }
+
+#[test]
+fn change_notify_entries() {
+    let all = vec![
+        FileNotifyInformation {
+            action: NotifyAction::RENAMED_OLD_NAME,
+            file_name: "a.txt".into(),
+        },
+        FileNotifyInformation {
+            action: NotifyAction::RENAMED_NEW_NAME,
+            file_name: "bb.txt".into(),
+        },
+        FileNotifyInformation {
+            action: NotifyAction::ADDED,
+            file_name: "d\\€".into(),
+        },
+    ];
+    let (bytes, n) = encode_notify_entries(&all, 4096);
+    assert_eq!(n, 3);
+    // 12 + 10 = 22 -> next at 24; 12 + 12 = 24 -> next 24; last unpadded: 12 + 6.
+    assert_eq!(u32::from_le_bytes(bytes[..4].try_into().unwrap()), 24);
+    assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()), 24);
+    assert_eq!(bytes.len(), 48 + 18);
+    assert_eq!(decode_notify_entries(&bytes).unwrap(), all);
+    let (cut, n) = encode_notify_entries(&all, 47);
+    assert_eq!((n, cut.len()), (1, 22));
+    assert_eq!(
+        &cut[..4],
+        &[0, 0, 0, 0],
+        "the single entry written is the last"
+    );
+    let mut looped = bytes.clone();
+    looped[..4].copy_from_slice(&4u32.to_le_bytes());
+    assert!(decode_notify_entries(&looped).is_err());
+}

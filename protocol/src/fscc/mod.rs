@@ -8,6 +8,7 @@ mod classes;
 mod dir;
 mod fs_info;
 mod info;
+mod notify;
 mod time;
 
 pub use classes::{FileInformationClass, FsInformationClass};
@@ -24,6 +25,9 @@ pub use info::{
     FileInternalInformation, FileModeInformation, FileNameInformation, FileNetworkOpenInformation,
     FilePositionInformation, FileRenameInformation, FileStandardInformation, FileStreamEntry,
     FileStreamInformation, FsccStruct,
+};
+pub use notify::{
+    FileNotifyInformation, NotifyAction, decode_notify_entries, encode_notify_entries,
 };
 pub use time::FileTime;
 
