@@ -119,14 +119,22 @@ impl Config {
             bail!("listen: at least one address is needed");
         }
         if self.keytab.is_none() {
-            bail!("keytab: no keytab configured (use --keytab or `keytab = ...`): rsmbd accepts Kerberos only");
+            bail!(
+                "keytab: no keytab configured (use --keytab or `keytab = ...`): rsmbd accepts Kerberos only"
+            );
         }
         let (min, max) = (self.min_dialect()?, self.max_dialect()?);
         if min > max {
-            bail!("min_dialect {} is above max_dialect {}", self.min_dialect, self.max_dialect);
+            bail!(
+                "min_dialect {} is above max_dialect {}",
+                self.min_dialect,
+                self.max_dialect
+            );
         }
         if self.max_io_size < 65536 {
-            bail!("max_io_size must be at least 65536 (clients disconnect below it, MS-SMB2 3.2.5.2)");
+            bail!(
+                "max_io_size must be at least 65536 (clients disconnect below it, MS-SMB2 3.2.5.2)"
+            );
         }
         if self.max_credits == 0 {
             bail!("max_credits must be at least 1");
@@ -148,12 +156,14 @@ impl Config {
 
     /// The lowest dialect offered.
     pub fn min_dialect(&self) -> anyhow::Result<Dialect> {
-        parse_dialect(&self.min_dialect).with_context(|| format!("min_dialect {:?}", self.min_dialect))
+        parse_dialect(&self.min_dialect)
+            .with_context(|| format!("min_dialect {:?}", self.min_dialect))
     }
 
     /// The highest dialect offered.
     pub fn max_dialect(&self) -> anyhow::Result<Dialect> {
-        parse_dialect(&self.max_dialect).with_context(|| format!("max_dialect {:?}", self.max_dialect))
+        parse_dialect(&self.max_dialect)
+            .with_context(|| format!("max_dialect {:?}", self.max_dialect))
     }
 }
 
@@ -171,7 +181,9 @@ pub fn parse_dialect(s: &str) -> anyhow::Result<Dialect> {
 
 /// `NAME=PATH` from `--share`.
 pub fn parse_share_flag(s: &str) -> anyhow::Result<ShareSection> {
-    let (name, path) = s.split_once('=').with_context(|| format!("--share {s:?}: expected NAME=PATH"))?;
+    let (name, path) = s
+        .split_once('=')
+        .with_context(|| format!("--share {s:?}: expected NAME=PATH"))?;
     Ok(ShareSection {
         name: name.to_string(),
         path: PathBuf::from(path),
@@ -184,7 +196,7 @@ pub fn parse_share_flag(s: &str) -> anyhow::Result<ShareSection> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]
@@ -205,13 +217,22 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.listen.len(), 2);
         assert_eq!(c.min_dialect().unwrap(), Dialect::SMB2_1);
-        assert_eq!(c.shares[0].valid_users.as_deref(), Some(&["alice@EXAMPLE.TEST".to_string()][..]));
+        assert_eq!(
+            c.shares[0].valid_users.as_deref(),
+            Some(&["alice@EXAMPLE.TEST".to_string()][..])
+        );
     }
 
     #[test]
     fn mistakes_are_named() {
-        assert!(Config::from_toml("listn = []").is_err(), "unknown keys are refused");
-        let mut c = Config { keytab: Some("/k".into()), ..Config::default() };
+        assert!(
+            Config::from_toml("listn = []").is_err(),
+            "unknown keys are refused"
+        );
+        let mut c = Config {
+            keytab: Some("/k".into()),
+            ..Config::default()
+        };
         c.min_dialect = "3.1.1".into();
         c.max_dialect = "2.1".into();
         assert!(c.validate().unwrap_err().to_string().contains("above"));

@@ -20,7 +20,9 @@ pub async fn serve(ctx: Arc<ServerContext>, mut stream: TcpStream, peer: SocketA
     conn.close();
     match result {
         Ok(()) => tracing::debug!(target: "rsmbd::connection", "client={peer} disconnected"),
-        Err(reason) => tracing::info!(target: "rsmbd::connection", "client={peer} connection closed: {reason}"),
+        Err(reason) => {
+            tracing::info!(target: "rsmbd::connection", "client={peer} connection closed: {reason}")
+        }
     }
 }
 
@@ -42,20 +44,29 @@ async fn run(conn: &mut Connection, stream: &mut TcpStream) -> Result<(), Discon
         };
         // The length was checked against the limit before this allocation.
         let mut frame = BytesMut::zeroed(len);
-        stream.read_exact(&mut frame).await.map_err(|e| Disconnect(format!("truncated frame: {e}")))?;
+        stream
+            .read_exact(&mut frame)
+            .await
+            .map_err(|e| Disconnect(format!("truncated frame: {e}")))?;
         if let Some(reply) = conn.handle_message(&mut frame)? {
             let framed = framing::frame(&reply);
-            stream.write_all(&framed).await.map_err(|e| Disconnect(format!("write error: {e}")))?;
+            stream
+                .write_all(&framed)
+                .await
+                .map_err(|e| Disconnect(format!("write error: {e}")))?;
         }
     }
 }
 
 async fn skip(stream: &mut TcpStream, mut len: usize) -> Result<(), Disconnect> {
-    let mut buf = [0u8; 256];
+    let mut buf = [0u8; 1];
+    // Keep-alives carry no payload in practice; skip whatever is announced a byte at a time.
     while len > 0 {
-        let n = len.min(buf.len());
-        stream.read_exact(&mut buf[..n]).await.map_err(|e| Disconnect(format!("truncated keep-alive: {e}")))?;
-        len -= n;
+        stream
+            .read_exact(&mut buf)
+            .await
+            .map_err(|e| Disconnect(format!("truncated keep-alive: {e}")))?;
+        len -= 1;
     }
     Ok(())
 }

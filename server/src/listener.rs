@@ -1,5 +1,6 @@
 //! Listeners: one accept loop per configured address, each connection in its own task.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -8,15 +9,28 @@ use tokio::net::TcpListener;
 use crate::connection;
 use crate::engine::context::ServerContext;
 
-/// Binds every listen address (failing fast, naming the address) and serves until the
-/// process is stopped.
-pub async fn run(ctx: Arc<ServerContext>) -> anyhow::Result<()> {
-    let mut listeners = Vec::new();
-    for addr in &ctx.config.listen {
-        let l = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        tracing::info!(target: "rsmbd", "listening on {addr}");
+/// Binds every configured address, failing fast and naming the address that failed.
+pub async fn bind(addrs: &[SocketAddr]) -> anyhow::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::with_capacity(addrs.len());
+    for addr in addrs {
+        let l = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(target: "rsmbd", "listening on {}", l.local_addr().unwrap_or(*addr));
         listeners.push(l);
     }
+    Ok(listeners)
+}
+
+/// Binds the configured addresses and serves until the process is stopped.
+pub async fn run(ctx: Arc<ServerContext>) -> anyhow::Result<()> {
+    let listeners = bind(&ctx.config.listen).await?;
+    serve(ctx, listeners).await;
+    Ok(())
+}
+
+/// Accepts on every listener; returns only if all accept loops end (they do not, normally).
+pub async fn serve(ctx: Arc<ServerContext>, listeners: Vec<TcpListener>) {
     let mut tasks = tokio::task::JoinSet::new();
     for l in listeners {
         let ctx = ctx.clone();
@@ -36,5 +50,4 @@ pub async fn run(ctx: Arc<ServerContext>) -> anyhow::Result<()> {
         });
     }
     while tasks.join_next().await.is_some() {}
-    Ok(())
 }

@@ -15,8 +15,10 @@ use crate::engine::context::ServerContext;
 /// Loads everything the config names.
 pub fn build_context(config: Config) -> anyhow::Result<ServerContext> {
     let keytab_path = config.keytab.clone().context("no keytab configured")?;
-    let bytes = std::fs::read(&keytab_path).with_context(|| format!("cannot read keytab {}", keytab_path.display()))?;
-    let keytab = Keytab::parse(&bytes).map_err(|e| anyhow::anyhow!("keytab {}: {e}", keytab_path.display()))?;
+    let bytes = std::fs::read(&keytab_path)
+        .with_context(|| format!("cannot read keytab {}", keytab_path.display()))?;
+    let keytab = Keytab::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("keytab {}: {e}", keytab_path.display()))?;
     for line in keytab.summary() {
         tracing::info!(target: "rsmbd", "keytab {}: {line}", keytab_path.display());
     }
@@ -28,14 +30,17 @@ pub fn build_context(config: Config) -> anyhow::Result<ServerContext> {
         .iter()
         .map(|s| ShareConfig {
             name: s.name.clone(),
-            kind: ShareKind::Disk { path: s.path.clone() },
+            kind: ShareKind::Disk {
+                path: s.path.clone(),
+            },
             comment: s.comment.clone(),
             valid_users: s.valid_users.clone(),
             read_only: s.read_only,
             encrypt_data: s.encrypt_data,
         })
         .collect();
-    let registry = ShareRegistry::new(config.server_name.clone(), shares).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let registry = ShareRegistry::new(config.server_name.clone(), shares)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     for s in &config.shares {
         tracing::info!(target: "rsmbd", "share {} -> {}{}", s.name, s.path.display(), if s.read_only { " (read-only)" } else { "" });
     }

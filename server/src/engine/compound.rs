@@ -10,8 +10,8 @@ use bytes::BytesMut;
 use rsmbd_protocol::header::NEXT_COMMAND_OFFSET;
 use rsmbd_protocol::messages::Response;
 use rsmbd_protocol::{Encode, Header, Writer};
-use rsmbd_share::crypto::signing;
 use rsmbd_share::crypto::SigningAlgorithm;
+use rsmbd_share::crypto::signing;
 use zeroize::Zeroizing;
 
 /// One response member, ready to encode.
@@ -34,7 +34,9 @@ pub fn assemble(parts: &[ResponsePart]) -> (BytesMut, Vec<Range<usize>>) {
         w.start_message();
         let mut header = part.header;
         header.next_command = 0;
-        header.flags = header.flags.with(rsmbd_protocol::HeaderFlags::SIGNED, part.sign.is_some());
+        header.flags = header
+            .flags
+            .with(rsmbd_protocol::HeaderFlags::SIGNED, part.sign.is_some());
         header.signature = [0; 16];
         header.encode(&mut w);
         part.body.encode(&mut w);

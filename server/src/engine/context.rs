@@ -35,7 +35,11 @@ pub struct ServerContext {
 
 impl ServerContext {
     /// Builds the context from a validated config and its loaded parts.
-    pub fn new(config: Config, registry: Arc<ShareRegistry>, acceptor: Arc<AcceptorConfig>) -> anyhow::Result<Self> {
+    pub fn new(
+        config: Config,
+        registry: Arc<ShareRegistry>,
+        acceptor: Arc<AcceptorConfig>,
+    ) -> anyhow::Result<Self> {
         let min_dialect = config.min_dialect()?;
         let max_dialect = config.max_dialect()?;
         let server_guid = stable_guid(&config.server_name);
@@ -67,9 +71,12 @@ impl ServerContext {
 /// interface and after every restart, which is what VALIDATE_NEGOTIATE_INFO and multichannel
 /// clients expect (ksmbd's zero GUID and Impacket's fixed one are what not to do).
 pub fn stable_guid(server_name: &str) -> [u8; 16] {
-    let digest = Sha256::digest(format!("rsmbd server guid\0{}", server_name.to_lowercase()).as_bytes());
+    let digest =
+        Sha256::digest(format!("rsmbd server guid\0{}", server_name.to_lowercase()).as_bytes());
     let mut guid = [0u8; 16];
-    guid.copy_from_slice(&digest[..16]);
+    for (g, d) in guid.iter_mut().zip(digest.iter()) {
+        *g = *d;
+    }
     // RFC 9562 version 8 (custom) and the RFC variant bits.
     guid[7] = (guid[7] & 0x0F) | 0x80;
     guid[8] = (guid[8] & 0x3F) | 0x80;

@@ -28,7 +28,11 @@ pub struct OutOfWindow {
 impl CreditWindow {
     /// A fresh connection: only MessageId 0 is usable (one credit).
     pub fn new(max_credits: u16) -> Self {
-        Self { base: 0, used: VecDeque::from([false]), max_credits: max_credits.max(1) }
+        Self {
+            base: 0,
+            used: VecDeque::from([false]),
+            max_credits: max_credits.max(1),
+        }
     }
 
     /// Ids the client may still use.
@@ -42,7 +46,10 @@ impl CreditWindow {
         let charge = u64::from(charge.max(1));
         let start = message_id.checked_sub(self.base).ok_or(err)?;
         let end = start.checked_add(charge).ok_or(err)?;
-        let (start, end) = (usize::try_from(start).map_err(|_| err)?, usize::try_from(end).map_err(|_| err)?);
+        let (start, end) = (
+            usize::try_from(start).map_err(|_| err)?,
+            usize::try_from(end).map_err(|_| err)?,
+        );
         if end > self.used.len() || self.used.range(start..end).any(|u| *u) {
             return Err(err);
         }
@@ -76,7 +83,13 @@ mod tests {
     #[test]
     fn starts_with_id_zero_only() {
         let mut w = CreditWindow::new(8192);
-        assert_eq!(w.consume(1, 1), Err(OutOfWindow { message_id: 1, charge: 1 }));
+        assert_eq!(
+            w.consume(1, 1),
+            Err(OutOfWindow {
+                message_id: 1,
+                charge: 1
+            })
+        );
         assert!(w.consume(0, 1).is_ok());
         assert!(w.consume(0, 1).is_err(), "an id is used once");
         assert_eq!(w.grant(10), 10);
@@ -93,7 +106,10 @@ mod tests {
         w.consume(0, 1).unwrap_or_default();
         assert_eq!(w.grant(1000), 16);
         assert_eq!(w.grant(1000), 0, "no room left while the client holds 16");
-        assert!(w.consume(u64::MAX, 2).is_err(), "overflowing ids are refused");
+        assert!(
+            w.consume(u64::MAX, 2).is_err(),
+            "overflowing ids are refused"
+        );
         w.consume(1, 3).unwrap_or_default();
         assert_eq!(w.grant(3), 3);
     }

@@ -94,7 +94,9 @@ pub fn dispatch(
     } else if header.command == Command::TREE_CONNECT && conn.dialect() == Some(Dialect::SMB3_1_1) {
         // 3.3.5.7: in 3.1.1 an unsigned TREE_CONNECT from an authenticated user means the
         // final SESSION_SETUP response was not verified: a possible downgrade.
-        return Err(disconnect("unsigned TREE_CONNECT on an authenticated 3.1.1 session"));
+        return Err(disconnect(
+            "unsigned TREE_CONNECT on an authenticated 3.1.1 session",
+        ));
     }
 
     let mut request = match Request::decode(header.command, Message::new(member)) {
@@ -112,9 +114,27 @@ pub fn dispatch(
     }
     let file_id = request_file_id(&request);
     let sign = conn.signing_for(session_id, signed);
-    let finish = |result: Result<(NtStatus, Response<'static>), NtStatus>, tree_id, new_file: Option<FileId>| match result {
-        Ok((status, body)) => Outcome { status, body, sign: sign.clone(), session_id, tree_id, file_id: new_file.or(file_id), hash_session_response: false },
-        Err(status) => Outcome { status, body: error_body(), sign: sign.clone(), session_id, tree_id: None, file_id: None, hash_session_response: false },
+    let finish = |result: Result<(NtStatus, Response<'static>), NtStatus>,
+                  tree_id,
+                  new_file: Option<FileId>| match result {
+        Ok((status, body)) => Outcome {
+            status,
+            body,
+            sign: sign.clone(),
+            session_id,
+            tree_id,
+            file_id: new_file.or(file_id),
+            hash_session_response: false,
+        },
+        Err(status) => Outcome {
+            status,
+            body: error_body(),
+            sign: sign.clone(),
+            session_id,
+            tree_id: None,
+            file_id: None,
+            hash_session_response: false,
+        },
     };
 
     let Some(SessionState::Valid(valid)) = conn.sessions.get(&session_id) else {
@@ -130,24 +150,42 @@ pub fn dispatch(
             session.close_all();
             conn.sessions.remove(&session_id);
             tracing::info!(target: "rsmbd::session", "logoff client={} session_id={session_id:#x} principal={}", conn.peer, session.identity().principal);
-            return Ok(finish(Ok((NtStatus::SUCCESS, Response::Logoff(Default::default()))), None, None));
+            return Ok(finish(
+                Ok((NtStatus::SUCCESS, Response::Logoff(Default::default()))),
+                None,
+                None,
+            ));
         }
-        Request::Echo(_) => return Ok(finish(Ok((NtStatus::SUCCESS, Response::Echo(Default::default()))), None, None)),
+        Request::Echo(_) => {
+            return Ok(finish(
+                Ok((NtStatus::SUCCESS, Response::Echo(Default::default()))),
+                None,
+                None,
+            ));
+        }
         Request::TreeConnect(req) => {
-            let r = run_blocking(|| handlers::tree_connect::handle(&session, &conn.ctx.registry, req));
+            let r =
+                run_blocking(|| handlers::tree_connect::handle(&session, &conn.ctx.registry, req));
             return Ok(match r {
-                Ok(Reply { status, body: (id, body) }) => {
-                    finish(Ok((status, Response::TreeConnect(body))), Some(id), None)
-                }
+                Ok(Reply {
+                    status,
+                    body: (id, body),
+                }) => finish(Ok((status, Response::TreeConnect(body))), Some(id), None),
                 Err(status) => finish(Err(status), None, None),
             });
         }
-        Request::Ioctl(req) if req.ctl_code == validate_negotiate::FSCTL_VALIDATE_NEGOTIATE_INFO => {
+        Request::Ioctl(req)
+            if req.ctl_code == validate_negotiate::FSCTL_VALIDATE_NEGOTIATE_INFO =>
+        {
             let Some(negotiated) = conn.negotiated.as_ref() else {
                 return Err(disconnect("VALIDATE_NEGOTIATE_INFO before NEGOTIATE"));
             };
             let body = validate_negotiate::handle(&conn.ctx, negotiated, req, signed)?;
-            return Ok(finish(Ok((NtStatus::SUCCESS, Response::Ioctl(body))), None, None));
+            return Ok(finish(
+                Ok((NtStatus::SUCCESS, Response::Ioctl(body))),
+                None,
+                None,
+            ));
         }
         _ => {}
     }
@@ -166,12 +204,21 @@ pub fn dispatch(
 }
 
 /// Runs a tree-scoped command in the share layer.
-fn tree_command(cx: &TreeCx, request: &Request<'_>) -> Result<(NtStatus, Response<'static>), NtStatus> {
-    fn map<T>(r: HandlerResult<T>, wrap: impl FnOnce(T) -> Response<'static>) -> Result<(NtStatus, Response<'static>), NtStatus> {
+fn tree_command(
+    cx: &TreeCx,
+    request: &Request<'_>,
+) -> Result<(NtStatus, Response<'static>), NtStatus> {
+    fn map<T>(
+        r: HandlerResult<T>,
+        wrap: impl FnOnce(T) -> Response<'static>,
+    ) -> Result<(NtStatus, Response<'static>), NtStatus> {
         r.map(|Reply { status, body }| (status, wrap(body)))
     }
     match request {
-        Request::TreeDisconnect(_) => map(handlers::tree_disconnect::handle(&cx.session, cx.tree.id), Response::TreeDisconnect),
+        Request::TreeDisconnect(_) => map(
+            handlers::tree_disconnect::handle(&cx.session, cx.tree.id),
+            Response::TreeDisconnect,
+        ),
         Request::Create(r) => map(handlers::create::handle(cx, r), Response::Create),
         Request::Close(r) => map(handlers::close::handle(cx, r), Response::Close),
         Request::Flush(r) => map(handlers::flush::handle(cx, r), Response::Flush),
@@ -179,12 +226,20 @@ fn tree_command(cx: &TreeCx, request: &Request<'_>) -> Result<(NtStatus, Respons
         Request::Write(r) => map(handlers::write::handle(cx, r), Response::Write),
         Request::Lock(r) => map(handlers::lock::handle(cx, r), Response::Lock),
         Request::Ioctl(r) => map(handlers::ioctl::handle(cx, r), Response::Ioctl),
-        Request::QueryDirectory(r) => map(handlers::query_directory::handle(cx, r), Response::QueryDirectory),
-        Request::ChangeNotify(r) => map(handlers::change_notify::handle(cx, r), Response::ChangeNotify),
+        Request::QueryDirectory(r) => map(
+            handlers::query_directory::handle(cx, r),
+            Response::QueryDirectory,
+        ),
+        Request::ChangeNotify(r) => map(
+            handlers::change_notify::handle(cx, r),
+            Response::ChangeNotify,
+        ),
         Request::QueryInfo(r) => map(handlers::query_info::handle(cx, r), Response::QueryInfo),
         Request::SetInfo(r) => map(handlers::set_info::handle(cx, r), Response::SetInfo),
         Request::OplockBreak(OplockBreakRequest::Oplock(r)) => {
-            map(handlers::oplock_break::handle(cx, r), |b| Response::OplockBreak(OplockBreakResponse::Oplock(b)))
+            map(handlers::oplock_break::handle(cx, r), |b| {
+                Response::OplockBreak(OplockBreakResponse::Oplock(b))
+            })
         }
         // No leases are granted, so no lease can be acknowledged (3.3.5.22.2).
         Request::OplockBreak(OplockBreakRequest::Lease(_)) => Err(NtStatus::OBJECT_NAME_NOT_FOUND),
@@ -212,19 +267,42 @@ fn handle_negotiate(conn: &mut Connection, member: &[u8], now: SystemTime) -> Ou
         }
         NegotiateOutcome::Refused(status) => {
             tracing::info!(target: "rsmbd::negotiate", "negotiate refused client={} status={status:?}", conn.peer);
-            Outcome { status, body: error_body(), sign: None, session_id: 0, tree_id: None, file_id: None, hash_session_response: false }
+            Outcome {
+                status,
+                body: error_body(),
+                sign: None,
+                session_id: 0,
+                tree_id: None,
+                file_id: None,
+                hash_session_response: false,
+            }
         }
     }
 }
 
 /// [MS-SMB2 3.3.5.5] SESSION_SETUP.
-fn handle_session_setup(conn: &mut Connection, header: &Header, member: &[u8], now: SystemTime) -> Outcome {
-    let error = |status, session_id| Outcome { status, body: error_body(), sign: None, session_id, tree_id: None, file_id: None, hash_session_response: false };
+fn handle_session_setup(
+    conn: &mut Connection,
+    header: &Header,
+    member: &[u8],
+    now: SystemTime,
+) -> Outcome {
+    let error = |status, session_id| Outcome {
+        status,
+        body: error_body(),
+        sign: None,
+        session_id,
+        tree_id: None,
+        file_id: None,
+        hash_session_response: false,
+    };
     let req = match Request::decode(Command::SESSION_SETUP, Message::new(member)) {
         Ok(Request::SessionSetup(req)) => req,
         _ => return error(NtStatus::INVALID_PARAMETER, header.session_id),
     };
-    let Some(negotiated) = conn.negotiated.as_ref() else { return error(NtStatus::INVALID_PARAMETER, 0) };
+    let Some(negotiated) = conn.negotiated.as_ref() else {
+        return error(NtStatus::INVALID_PARAMETER, 0);
+    };
     let input = SetupInput {
         ctx: &conn.ctx,
         negotiated,
@@ -237,7 +315,9 @@ fn handle_session_setup(conn: &mut Connection, header: &Header, member: &[u8], n
     let reply = session_setup::handle(input, &mut conn.sessions, &req);
     let sign = if reply.sign {
         match conn.sessions.get(&reply.session_id) {
-            Some(SessionState::Valid(v)) => Some((v.keys.signing_algorithm, v.keys.signing_key.clone())),
+            Some(SessionState::Valid(v)) => {
+                Some((v.keys.signing_algorithm, v.keys.signing_key.clone()))
+            }
             _ => None,
         }
     } else {
@@ -245,7 +325,10 @@ fn handle_session_setup(conn: &mut Connection, header: &Header, member: &[u8], n
     };
     Outcome {
         status: reply.status,
-        body: reply.body.map(Response::SessionSetup).unwrap_or_else(error_body),
+        body: reply
+            .body
+            .map(Response::SessionSetup)
+            .unwrap_or_else(error_body),
         sign,
         session_id: reply.session_id,
         tree_id: None,
@@ -254,18 +337,37 @@ fn handle_session_setup(conn: &mut Connection, header: &Header, member: &[u8], n
     }
 }
 
-fn ok(body: Response<'static>, session_id: u64, sign: Option<(SigningAlgorithm, Zeroizing<[u8; 16]>)>) -> Outcome {
-    Outcome { status: NtStatus::SUCCESS, body, sign, session_id, tree_id: None, file_id: None, hash_session_response: false }
+fn ok(
+    body: Response<'static>,
+    session_id: u64,
+    sign: Option<(SigningAlgorithm, Zeroizing<[u8; 16]>)>,
+) -> Outcome {
+    Outcome {
+        status: NtStatus::SUCCESS,
+        body,
+        sign,
+        session_id,
+        tree_id: None,
+        file_id: None,
+        hash_session_response: false,
+    }
 }
 
 /// [MS-SMB2 3.3.5.2.5] With multi-credit requests, CreditCharge must cover the payload
 /// (one credit per 64 KiB); payloads are also bounded by what NEGOTIATE advertised.
-fn check_credit_charge(conn: &Connection, header: &Header, request: &Request<'_>) -> Result<(), NtStatus> {
+fn check_credit_charge(
+    conn: &Connection,
+    header: &Header,
+    request: &Request<'_>,
+) -> Result<(), NtStatus> {
     let max = conn.ctx.config.max_io_size as usize;
     let (send, expect) = match request {
         Request::Read(r) => (r.read_channel_info.len(), r.length as usize),
         Request::Write(r) => (r.data.len() + r.write_channel_info.len(), 0),
-        Request::Ioctl(r) => (r.input.len() + r.output.len(), r.max_output_response as usize),
+        Request::Ioctl(r) => (
+            r.input.len() + r.output.len(),
+            r.max_output_response as usize,
+        ),
         Request::QueryDirectory(r) => (r.file_name.len(), r.output_buffer_length as usize),
         Request::ChangeNotify(r) => (0, r.output_buffer_length as usize),
         Request::QueryInfo(r) => (r.input.len(), r.output_buffer_length as usize),
@@ -330,7 +432,9 @@ fn request_file_id(request: &Request<'_>) -> Option<FileId> {
 /// runtimes) it simply runs.
 pub fn run_blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
         _ => f(),
     }
 }

@@ -35,8 +35,12 @@ pub enum FrameError {
 impl std::fmt::Display for FrameError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::BadType(t) => write!(f, "transport header type {t:#04x} is not a session message"),
-            Self::TooLong { len, limit } => write!(f, "frame of {len} bytes exceeds the {limit}-byte limit"),
+            Self::BadType(t) => {
+                write!(f, "transport header type {t:#04x} is not a session message")
+            }
+            Self::TooLong { len, limit } => {
+                write!(f, "frame of {len} bytes exceeds the {limit}-byte limit")
+            }
             Self::Empty => f.write_str("empty frame"),
         }
     }
@@ -58,7 +62,9 @@ pub fn parse_header(h: [u8; 4], limit: usize) -> Result<FrameHeader, FrameError>
 /// far below the 24-bit maximum.
 pub fn frame(msg: &[u8]) -> Bytes {
     let mut out = BytesMut::with_capacity(TRANSPORT_HEADER_SIZE + msg.len());
-    let len = u32::try_from(msg.len()).unwrap_or(u32::MAX).min(0x00FF_FFFF);
+    let len = u32::try_from(msg.len())
+        .unwrap_or(u32::MAX)
+        .min(0x00FF_FFFF);
     out.put_u32(len);
     out.put_slice(msg);
     out.freeze()
@@ -70,11 +76,26 @@ mod tests {
 
     #[test]
     fn header_rules() {
-        assert_eq!(parse_header([0, 0, 1, 0], 1 << 20), Ok(FrameHeader::Message(256)));
-        assert_eq!(parse_header([0x85, 0, 0, 0], 10), Ok(FrameHeader::KeepAlive(0)));
+        assert_eq!(
+            parse_header([0, 0, 1, 0], 1 << 20),
+            Ok(FrameHeader::Message(256))
+        );
+        assert_eq!(
+            parse_header([0x85, 0, 0, 0], 10),
+            Ok(FrameHeader::KeepAlive(0))
+        );
         assert_eq!(parse_header([0, 0, 0, 0], 10), Err(FrameError::Empty));
-        assert_eq!(parse_header([0, 0xFF, 0xFF, 0xFF], 1 << 20), Err(FrameError::TooLong { len: 0xFF_FFFF, limit: 1 << 20 }));
-        assert_eq!(parse_header([0x81, 0, 0, 4], 10), Err(FrameError::BadType(0x81)));
+        assert_eq!(
+            parse_header([0, 0xFF, 0xFF, 0xFF], 1 << 20),
+            Err(FrameError::TooLong {
+                len: 0xFF_FFFF,
+                limit: 1 << 20
+            })
+        );
+        assert_eq!(
+            parse_header([0x81, 0, 0, 4], 10),
+            Err(FrameError::BadType(0x81))
+        );
         assert_eq!(&frame(b"abc")[..], &[0, 0, 0, 3, b'a', b'b', b'c']);
     }
 }

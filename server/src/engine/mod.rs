@@ -78,7 +78,14 @@ impl Connection {
     /// A new connection from `peer`.
     pub fn new(ctx: Arc<ServerContext>, peer: SocketAddr) -> Self {
         let credits = CreditWindow::new(ctx.config.max_credits);
-        Self { ctx, peer, negotiated: None, preauth: PreauthHash::default(), sessions: Sessions::new(), credits }
+        Self {
+            ctx,
+            peer,
+            negotiated: None,
+            preauth: PreauthHash::default(),
+            sessions: Sessions::new(),
+            credits,
+        }
     }
 
     /// The largest frame this connection accepts: the biggest READ/WRITE payload plus room for
@@ -99,18 +106,25 @@ impl Connection {
             return self.handle_smb1_negotiate(msg, now).map(Some);
         }
         if msg.starts_with(&[0xFD, b'S', b'M', b'B']) {
-            return Err(disconnect("transform (encrypted) message but encryption was not negotiated"));
+            return Err(disconnect(
+                "transform (encrypted) message but encryption was not negotiated",
+            ));
         }
         let members = split_members(msg)?;
         let mut parts: Vec<ResponsePart> = Vec::with_capacity(members.len());
         let mut after: Vec<AfterAssembly> = Vec::new();
         let mut related: Option<Related> = None;
         for range in members {
-            let Some(member) = msg.get_mut(range) else { return Err(disconnect("compound member out of range")) };
+            let Some(member) = msg.get_mut(range) else {
+                return Err(disconnect("compound member out of range"));
+            };
             if let Some((part, post, next_related)) = self.process_member(member, related, now)? {
                 related = Some(next_related);
                 if let Some(p) = post {
-                    after.push(AfterAssembly { index: parts.len(), action: p });
+                    after.push(AfterAssembly {
+                        index: parts.len(),
+                        action: p,
+                    });
                 }
                 parts.push(part);
             }
@@ -120,14 +134,18 @@ impl Connection {
         }
         let (out, ranges) = compound::assemble(&parts);
         for a in after {
-            let Some(bytes) = ranges.get(a.index).and_then(|r| out.get(r.clone())) else { continue };
+            let Some(bytes) = ranges.get(a.index).and_then(|r| out.get(r.clone())) else {
+                continue;
+            };
             match a.action {
                 PostAction::HashNegotiate(request) => {
                     self.preauth.update(&request);
                     self.preauth.update(bytes);
                 }
                 PostAction::HashSessionResponse(session_id) => {
-                    if let Some(SessionState::InProgress { preauth, .. }) = self.sessions.get_mut(&session_id) {
+                    if let Some(SessionState::InProgress { preauth, .. }) =
+                        self.sessions.get_mut(&session_id)
+                    {
                         preauth.update(bytes);
                     }
                 }
@@ -146,24 +164,40 @@ impl Connection {
     }
 
     /// [MS-SMB2 3.3.5.3] SMB1 NEGOTIATE: only as the first message.
-    fn handle_smb1_negotiate(&mut self, msg: &[u8], now: SystemTime) -> Result<BytesMut, Disconnect> {
+    fn handle_smb1_negotiate(
+        &mut self,
+        msg: &[u8],
+        now: SystemTime,
+    ) -> Result<BytesMut, Disconnect> {
         if self.negotiated.is_some() {
             return Err(disconnect("SMB1 message after SMB2 negotiation"));
         }
         let smb1 = rsmbd_protocol::smb1::Smb1Negotiate::decode(msg)
             .map_err(|e| disconnect(format!("bad SMB1 negotiate: {e}")))?;
-        self.credits.consume(0, 1).map_err(|_| disconnect("SMB1 negotiate after other requests"))?;
-        let outcome =
-            negotiate::negotiate_smb1(&self.ctx, smb1.offers_smb2_wildcard(), smb1.offers_smb2_002(), filetime(now));
+        self.credits
+            .consume(0, 1)
+            .map_err(|_| disconnect("SMB1 negotiate after other requests"))?;
+        let outcome = negotiate::negotiate_smb1(
+            &self.ctx,
+            smb1.offers_smb2_wildcard(),
+            smb1.offers_smb2_002(),
+            filetime(now),
+        );
         let Some(negotiate::NegotiateOutcome::Negotiated(negotiated, response)) = outcome else {
-            return Err(disconnect("SMB1 negotiate offers no SMB2 dialect we serve (SMB1 is not supported)"));
+            return Err(disconnect(
+                "SMB1 negotiate offers no SMB2 dialect we serve (SMB1 is not supported)",
+            ));
         };
         if negotiated.dialect != Dialect::SMB2_WILDCARD {
             self.negotiated = Some(*negotiated);
         }
         let mut header = Header::response(Command::NEGOTIATE);
         header.credits = self.credits.grant(1);
-        let part = ResponsePart { header, body: rsmbd_protocol::messages::Response::Negotiate(response), sign: None };
+        let part = ResponsePart {
+            header,
+            body: rsmbd_protocol::messages::Response::Negotiate(response),
+            sign: None,
+        };
         Ok(compound::assemble(&[part]).0)
     }
 
@@ -174,7 +208,8 @@ impl Connection {
         related: Option<Related>,
         now: SystemTime,
     ) -> Result<Option<(ResponsePart, Option<PostAction>, Related)>, Disconnect> {
-        let mut header = Header::decode(member).map_err(|e| disconnect(format!("bad SMB2 header: {e}")))?;
+        let mut header =
+            Header::decode(member).map_err(|e| disconnect(format!("bad SMB2 header: {e}")))?;
         if header.flags.has(HeaderFlags::SERVER_TO_REDIR) {
             return Err(disconnect("client sent a response"));
         }
@@ -186,7 +221,10 @@ impl Connection {
             };
             header.session_id = prev.session_id;
             if let HeaderKind::Sync { process_id, .. } = header.kind {
-                header.kind = HeaderKind::Sync { process_id, tree_id: prev.tree_id };
+                header.kind = HeaderKind::Sync {
+                    process_id,
+                    tree_id: prev.tree_id,
+                };
             }
             // 3.3.5.2.7.2: a failed predecessor fails the rest of the chain the same way.
             if prev.status.is_error() {
@@ -200,36 +238,54 @@ impl Connection {
         if header.command == Command::CANCEL {
             return Ok(None);
         }
-        let large_mtu = self.negotiated.as_ref().is_some_and(|n| n.server_capabilities & rsmbd_protocol::messages::negotiate::Capabilities::LARGE_MTU != 0);
-        let charge = if large_mtu { header.credit_charge.max(1) } else { 1 };
+        let large_mtu = self.negotiated.as_ref().is_some_and(|n| {
+            n.server_capabilities & rsmbd_protocol::messages::negotiate::Capabilities::LARGE_MTU
+                != 0
+        });
+        let charge = if large_mtu {
+            header.credit_charge.max(1)
+        } else {
+            1
+        };
         self.credits
             .consume(header.message_id, charge)
-            .map_err(|e| disconnect(format!("MessageId {} (charge {}) outside the credit window", e.message_id, e.charge)))?;
+            .map_err(|e| {
+                disconnect(format!(
+                    "MessageId {} (charge {}) outside the credit window",
+                    e.message_id, e.charge
+                ))
+            })?;
 
         // Connection state (3.3.5.2.1 / 3.3.5.3.1).
         match (&self.negotiated, header.command) {
             (None, Command::NEGOTIATE) => {}
             (None, c) => return Err(disconnect(format!("{c:?} before NEGOTIATE"))),
-            (Some(_), Command::NEGOTIATE) => return Err(disconnect("second NEGOTIATE on a negotiated connection")),
+            (Some(_), Command::NEGOTIATE) => {
+                return Err(disconnect("second NEGOTIATE on a negotiated connection"));
+            }
             (Some(_), _) => {}
         }
 
         let raw_for_preauth = (header.command == Command::NEGOTIATE).then(|| member.to_vec());
-        let outcome = dispatch::dispatch(self, &mut header, member, is_related, inherited_file, now)?;
+        let outcome =
+            dispatch::dispatch(self, &mut header, member, is_related, inherited_file, now)?;
         let mut post = None;
-        if let Some(req) = raw_for_preauth {
-            if self.dialect() == Some(Dialect::SMB3_1_1) && outcome.status == NtStatus::SUCCESS {
-                post = Some(PostAction::HashNegotiate(req));
-            }
+        if let Some(req) = raw_for_preauth
+            && self.dialect() == Some(Dialect::SMB3_1_1)
+            && outcome.status == NtStatus::SUCCESS
+        {
+            post = Some(PostAction::HashNegotiate(req));
         }
         if outcome.hash_session_response {
             post = Some(PostAction::HashSessionResponse(outcome.session_id));
         }
         header.session_id = outcome.session_id;
-        if let Some(tree_id) = outcome.tree_id {
-            if let HeaderKind::Sync { process_id, .. } = header.kind {
-                header.kind = HeaderKind::Sync { process_id, tree_id };
-            }
+        if let (Some(tree_id), HeaderKind::Sync { process_id, .. }) = (outcome.tree_id, header.kind)
+        {
+            header.kind = HeaderKind::Sync {
+                process_id,
+                tree_id,
+            };
         }
         let next_related = Related {
             session_id: header.session_id,
@@ -239,7 +295,11 @@ impl Connection {
         };
         let mut response_header = self.response_header(&header, outcome.status, is_related);
         response_header.session_id = outcome.session_id;
-        let part = ResponsePart { header: response_header, body: outcome.body, sign: outcome.sign };
+        let part = ResponsePart {
+            header: response_header,
+            body: outcome.body,
+            sign: outcome.sign,
+        };
         Ok(Some((part, post, next_related)))
     }
 
@@ -260,12 +320,23 @@ impl Connection {
     fn error_part(&mut self, req: &Header, status: NtStatus, related: bool) -> ResponsePart {
         let header = self.response_header(req, status, related);
         let sign = self.signing_for(req.session_id, req.flags.has(HeaderFlags::SIGNED));
-        ResponsePart { header, body: dispatch::error_body(), sign }
+        ResponsePart {
+            header,
+            body: dispatch::error_body(),
+            sign,
+        }
     }
 
     /// The key to sign a response with: the session's, when it is valid and either the request
     /// was signed or the session requires signing (MS-SMB2 3.3.4.1.1).
-    fn signing_for(&self, session_id: u64, request_signed: bool) -> Option<(rsmbd_share::crypto::SigningAlgorithm, zeroize::Zeroizing<[u8; 16]>)> {
+    fn signing_for(
+        &self,
+        session_id: u64,
+        request_signed: bool,
+    ) -> Option<(
+        rsmbd_share::crypto::SigningAlgorithm,
+        zeroize::Zeroizing<[u8; 16]>,
+    )> {
         match self.sessions.get(&session_id) {
             Some(SessionState::Valid(v)) if request_signed || v.signing_required => {
                 Some((v.keys.signing_algorithm, v.keys.signing_key.clone()))
@@ -277,7 +348,9 @@ impl Connection {
     /// Verifies a request's signature against its session (3.3.5.2.4).
     fn verify(&self, session_id: u64, member: &mut [u8]) -> bool {
         match self.sessions.get(&session_id) {
-            Some(SessionState::Valid(v)) => signing::verify(v.keys.signing_algorithm, &v.keys.signing_key, member),
+            Some(SessionState::Valid(v)) => {
+                signing::verify(v.keys.signing_algorithm, &v.keys.signing_key, member)
+            }
             _ => false,
         }
     }
@@ -303,7 +376,6 @@ struct AfterAssembly {
 fn split_members(frame: &[u8]) -> Result<Vec<std::ops::Range<usize>>, Disconnect> {
     let base = frame.as_ptr() as usize;
     rsmbd_protocol::compound::split_compound(frame)
-        .into_iter()
         .map(|m| {
             let m = m.map_err(|e| disconnect(format!("bad compound chain: {e}")))?;
             let start = m.as_ptr() as usize - base;

@@ -5,11 +5,11 @@
 //! connection (dialect, signing algorithm, what the client offered for VALIDATE_NEGOTIATE_INFO,
 //! the name it dialled).
 
+use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::messages::negotiate::{
     Capabilities, Dialect, HashAlgorithm, NegotiateContext, NegotiateRequest, NegotiateResponse,
     SecurityMode, SigningAlgorithm as WireSigningAlgorithm,
 };
-use rsmbd_protocol::NtStatus;
 use rsmbd_share::crypto::SigningAlgorithm;
 
 use super::context::ServerContext;
@@ -48,13 +48,25 @@ pub enum NegotiateOutcome {
 
 /// Our signing preference for 3.1.1, as Samba orders it: GMAC is fastest, CMAC is what every
 /// 3.x client supports, HMAC-SHA256 is the fallback.
-const SIGNING_PREFERENCE: [WireSigningAlgorithm; 3] =
-    [WireSigningAlgorithm::AES_GMAC, WireSigningAlgorithm::AES_CMAC, WireSigningAlgorithm::HMAC_SHA256];
+const SIGNING_PREFERENCE: [WireSigningAlgorithm; 3] = [
+    WireSigningAlgorithm::AES_GMAC,
+    WireSigningAlgorithm::AES_CMAC,
+    WireSigningAlgorithm::HMAC_SHA256,
+];
 
 /// [MS-SMB2 3.3.5.4] Chooses the dialect and builds the response.
-pub fn negotiate(ctx: &ServerContext, req: &NegotiateRequest, now_filetime: u64) -> NegotiateOutcome {
+pub fn negotiate(
+    ctx: &ServerContext,
+    req: &NegotiateRequest,
+    now_filetime: u64,
+) -> NegotiateOutcome {
     // The highest dialect both sides support, within the configured range.
-    let chosen = req.dialects.iter().copied().filter(|d| is_known(*d) && *d >= ctx.min_dialect && *d <= ctx.max_dialect).max();
+    let chosen = req
+        .dialects
+        .iter()
+        .copied()
+        .filter(|d| is_known(*d) && *d >= ctx.min_dialect && *d <= ctx.max_dialect)
+        .max();
     match chosen {
         Some(dialect) => respond(ctx, dialect, req, now_filetime),
         None => NegotiateOutcome::Refused(NtStatus::NOT_SUPPORTED),
@@ -62,37 +74,62 @@ pub fn negotiate(ctx: &ServerContext, req: &NegotiateRequest, now_filetime: u64)
 }
 
 /// Builds the response for a chosen dialect.
-fn respond(ctx: &ServerContext, dialect: Dialect, req: &NegotiateRequest, now_filetime: u64) -> NegotiateOutcome {
+fn respond(
+    ctx: &ServerContext,
+    dialect: Dialect,
+    req: &NegotiateRequest,
+    now_filetime: u64,
+) -> NegotiateOutcome {
     let mut contexts = Vec::new();
-    let mut signing_algorithm = if dialect.is_smb3() { SigningAlgorithm::AesCmac } else { SigningAlgorithm::HmacSha256 };
+    let mut signing_algorithm = if dialect.is_smb3() {
+        SigningAlgorithm::AesCmac
+    } else {
+        SigningAlgorithm::HmacSha256
+    };
     let mut netname = None;
     if dialect == Dialect::SMB3_1_1 {
         // 3.3.5.4: a 3.1.1 NEGOTIATE without exactly one PREAUTH context offering SHA-512 fails.
         let preauth = req.negotiate_contexts.iter().filter_map(|c| match c {
-            NegotiateContext::PreauthIntegrity { hash_algorithms, .. } => Some(hash_algorithms),
+            NegotiateContext::PreauthIntegrity {
+                hash_algorithms, ..
+            } => Some(hash_algorithms),
             _ => None,
         });
         let preauths: Vec<_> = preauth.collect();
-        if preauths.len() != 1 || !preauths.iter().any(|h| h.contains(&HashAlgorithm::SHA512.0)) {
+        if preauths.len() != 1
+            || !preauths
+                .iter()
+                .any(|h| h.contains(&HashAlgorithm::SHA512.0))
+        {
             return NegotiateOutcome::Refused(NtStatus::INVALID_PARAMETER);
         }
         let mut salt = vec![0u8; 32];
         // Without randomness the salt is zeros; the hash chain stays correct, only less unique.
         let _ = getrandom::fill(&mut salt);
-        contexts.push(NegotiateContext::PreauthIntegrity { hash_algorithms: vec![HashAlgorithm::SHA512.0], salt });
+        contexts.push(NegotiateContext::PreauthIntegrity {
+            hash_algorithms: vec![HashAlgorithm::SHA512.0],
+            salt,
+        });
         for c in &req.negotiate_contexts {
             match c {
                 NegotiateContext::Signing { algorithms } => {
-                    if let Some(chosen) = SIGNING_PREFERENCE.iter().find(|a| algorithms.contains(&a.0)) {
+                    if let Some(chosen) = SIGNING_PREFERENCE
+                        .iter()
+                        .find(|a| algorithms.contains(&a.0))
+                    {
                         signing_algorithm = match *chosen {
                             WireSigningAlgorithm::AES_GMAC => SigningAlgorithm::AesGmac,
                             WireSigningAlgorithm::HMAC_SHA256 => SigningAlgorithm::HmacSha256,
                             _ => SigningAlgorithm::AesCmac,
                         };
-                        contexts.push(NegotiateContext::Signing { algorithms: vec![chosen.0] });
+                        contexts.push(NegotiateContext::Signing {
+                            algorithms: vec![chosen.0],
+                        });
                     }
                 }
-                NegotiateContext::NetnameNegotiateContextId { netname: n } => netname = Some(n.clone()),
+                NegotiateContext::NetnameNegotiateContextId { netname: n } => {
+                    netname = Some(n.clone())
+                }
                 // Encryption, compression, transport and RDMA contexts are not supported yet:
                 // MS-SMB2 3.3.5.4 says to leave them out of the response.
                 _ => {}
@@ -105,9 +142,17 @@ fn respond(ctx: &ServerContext, dialect: Dialect, req: &NegotiateRequest, now_fi
         server_security_mode |= SecurityMode::SIGNING_REQUIRED;
     }
     // LARGE_MTU enables multi-credit requests (2.1+); nothing else is offered yet.
-    let server_capabilities = if dialect >= Dialect::SMB2_1 { Capabilities::LARGE_MTU } else { 0 };
+    let server_capabilities = if dialect >= Dialect::SMB2_1 {
+        Capabilities::LARGE_MTU
+    } else {
+        0
+    };
     // 2.0.2 has no multi-credit requests: a single request carries at most 64 KiB.
-    let max_io = if dialect == Dialect::SMB2_0_2 { 65536 } else { ctx.config.max_io_size };
+    let max_io = if dialect == Dialect::SMB2_0_2 {
+        65536
+    } else {
+        ctx.config.max_io_size
+    };
 
     let negotiated = Negotiated {
         dialect,
@@ -139,7 +184,12 @@ fn respond(ctx: &ServerContext, dialect: Dialect, req: &NegotiateRequest, now_fi
 /// [MS-SMB2 3.3.5.3.1] The SMB2 answer to an SMB1 multi-protocol negotiate: "SMB 2.???" gets
 /// the wildcard dialect 0x02FF (the client then sends an SMB2 NEGOTIATE), "SMB 2.002" alone gets
 /// 2.0.2 and the connection is negotiated.
-pub fn negotiate_smb1(ctx: &ServerContext, offers_wildcard: bool, offers_202: bool, now_filetime: u64) -> Option<NegotiateOutcome> {
+pub fn negotiate_smb1(
+    ctx: &ServerContext,
+    offers_wildcard: bool,
+    offers_202: bool,
+    now_filetime: u64,
+) -> Option<NegotiateOutcome> {
     let dialect = if offers_wildcard && ctx.max_dialect >= Dialect::SMB2_1 {
         Dialect::SMB2_WILDCARD
     } else if offers_202 && ctx.min_dialect <= Dialect::SMB2_0_2 {
@@ -148,8 +198,12 @@ pub fn negotiate_smb1(ctx: &ServerContext, offers_wildcard: bool, offers_202: bo
         return None;
     };
     // The wildcard reply borrows the 2.0.2 response shape; it does not select a dialect yet.
-    let req = NegotiateRequest { dialects: vec![Dialect::SMB2_0_2], ..NegotiateRequest::default() };
-    let NegotiateOutcome::Negotiated(mut negotiated, mut response) = respond(ctx, Dialect::SMB2_0_2, &req, now_filetime)
+    let req = NegotiateRequest {
+        dialects: vec![Dialect::SMB2_0_2],
+        ..NegotiateRequest::default()
+    };
+    let NegotiateOutcome::Negotiated(mut negotiated, mut response) =
+        respond(ctx, Dialect::SMB2_0_2, &req, now_filetime)
     else {
         return None;
     };
@@ -159,5 +213,12 @@ pub fn negotiate_smb1(ctx: &ServerContext, offers_wildcard: bool, offers_202: bo
 }
 
 fn is_known(d: Dialect) -> bool {
-    matches!(d, Dialect::SMB2_0_2 | Dialect::SMB2_1 | Dialect::SMB3_0 | Dialect::SMB3_0_2 | Dialect::SMB3_1_1)
+    matches!(
+        d,
+        Dialect::SMB2_0_2
+            | Dialect::SMB2_1
+            | Dialect::SMB3_0
+            | Dialect::SMB3_0_2
+            | Dialect::SMB3_1_1
+    )
 }

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use rsmbd_auth::{Acceptor, Authenticated, Mechanism, Step, enctype_name};
+use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::messages::negotiate::{Dialect, SecurityMode};
 use rsmbd_protocol::messages::session_setup::{SessionSetupRequest, SessionSetupResponse};
-use rsmbd_protocol::NtStatus;
 use rsmbd_share::crypto::keys::KeyDialect;
 use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm};
 use rsmbd_share::session::{Identity, Session};
@@ -72,7 +72,13 @@ pub struct SetupReply {
 
 impl SetupReply {
     fn error(status: NtStatus, session_id: u64) -> Self {
-        Self { status, session_id, body: None, sign: false, hash_response: false }
+        Self {
+            status,
+            session_id,
+            body: None,
+            sign: false,
+            hash_response: false,
+        }
     }
 }
 
@@ -99,8 +105,20 @@ pub struct SetupInput<'a> {
 }
 
 /// [MS-SMB2 3.3.5.5] Handles one SESSION_SETUP request.
-pub fn handle(input: SetupInput<'_>, sessions: &mut Sessions, req: &SessionSetupRequest<'_>) -> SetupReply {
-    let SetupInput { ctx, negotiated, connection_preauth, peer, raw, now, .. } = input;
+pub fn handle(
+    input: SetupInput<'_>,
+    sessions: &mut Sessions,
+    req: &SessionSetupRequest<'_>,
+) -> SetupReply {
+    let SetupInput {
+        ctx,
+        negotiated,
+        connection_preauth,
+        peer,
+        raw,
+        now,
+        ..
+    } = input;
     if req.flags & FLAG_BINDING != 0 {
         // No multichannel: binding a second connection to a session is not offered.
         return SetupReply::error(NtStatus::REQUEST_NOT_ACCEPTED, input.session_id);
@@ -111,7 +129,13 @@ pub fn handle(input: SetupInput<'_>, sessions: &mut Sessions, req: &SessionSetup
     let session_id = if input.session_id == 0 {
         let id = ctx.allocate_session_id();
         let acceptor = Box::new(Acceptor::new(ctx.acceptor.clone(), ctx.replay.clone()));
-        sessions.insert(id, SessionState::InProgress { acceptor, preauth: connection_preauth.clone() });
+        sessions.insert(
+            id,
+            SessionState::InProgress {
+                acceptor,
+                preauth: connection_preauth.clone(),
+            },
+        );
         id
     } else {
         match sessions.get_mut(&input.session_id) {
@@ -135,7 +159,10 @@ pub fn handle(input: SetupInput<'_>, sessions: &mut Sessions, req: &SessionSetup
         Step::Continue { output } => SetupReply {
             status: NtStatus::MORE_PROCESSING_REQUIRED,
             session_id,
-            body: Some(SessionSetupResponse { session_flags: 0, security_buffer: output.into() }),
+            body: Some(SessionSetupResponse {
+                session_flags: 0,
+                security_buffer: output.into(),
+            }),
             sign: false,
             hash_response: is_311,
         },
@@ -148,7 +175,10 @@ pub fn handle(input: SetupInput<'_>, sessions: &mut Sessions, req: &SessionSetup
                 Some(token) => SetupReply {
                     status: NtStatus::MORE_PROCESSING_REQUIRED,
                     session_id,
-                    body: Some(SessionSetupResponse { session_flags: 0, security_buffer: token.into() }),
+                    body: Some(SessionSetupResponse {
+                        session_flags: 0,
+                        security_buffer: token.into(),
+                    }),
                     sign: false,
                     hash_response: false,
                 },
@@ -162,7 +192,10 @@ pub fn handle(input: SetupInput<'_>, sessions: &mut Sessions, req: &SessionSetup
             SetupReply {
                 status: NtStatus::SUCCESS,
                 session_id,
-                body: Some(SessionSetupResponse { session_flags: 0, security_buffer: output.into() }),
+                body: Some(SessionSetupResponse {
+                    session_flags: 0,
+                    security_buffer: output.into(),
+                }),
                 // 3.1.1 clients MUST reject an unsigned final response (MS-SMB2 3.2.5.3.1);
                 // earlier dialects verify it when present, so sign it always.
                 sign: true,
@@ -188,7 +221,13 @@ fn establish(
         _ => KeyDialect::Smb2,
     };
     let signing_algorithm: SigningAlgorithm = negotiated.signing_algorithm;
-    let keys = SessionKeys::derive(key_dialect, auth.session_key.as_bytes(), Some(preauth), signing_algorithm, 16);
+    let keys = SessionKeys::derive(
+        key_dialect,
+        auth.session_key.as_bytes(),
+        Some(preauth),
+        signing_algorithm,
+        16,
+    );
     let signing_required = ctx.config.require_signing
         || u16::from(req.security_mode) & SecurityMode::SIGNING_REQUIRED != 0;
     let mech = match &auth.mechanism {
@@ -202,15 +241,29 @@ fn establish(
         enctype_name(auth.session_enctype),
         auth.spn,
         auth.kvno,
-        if auth.kvno_fallback { " (kvno fallback)" } else { "" },
+        if auth.kvno_fallback {
+            " (kvno fallback)"
+        } else {
+            ""
+        },
         dialect_name(negotiated.dialect),
         keys.signing_algorithm.name(),
         signing_required,
         negotiated.netname.as_deref().unwrap_or("-"),
     );
     tracing::info!(target: "rsmbd::session", "session established session_id={session_id:#x} {audit}");
-    let share = Arc::new(Session::new(session_id, Identity { principal: auth.principal.clone() }));
-    ValidSession { share, keys, signing_required, audit }
+    let share = Arc::new(Session::new(
+        session_id,
+        Identity {
+            principal: auth.principal.clone(),
+        },
+    ));
+    ValidSession {
+        share,
+        keys,
+        signing_required,
+        audit,
+    }
 }
 
 /// "3.1.1" etc.

@@ -3,7 +3,9 @@
 //! negotiation, and the connection is dropped.
 
 use rsmbd_protocol::file_id::FileId;
-use rsmbd_protocol::messages::ioctl::{IoctlRequest, IoctlResponse, ValidateNegotiateInfoRequest, ValidateNegotiateInfoResponse};
+use rsmbd_protocol::messages::ioctl::{
+    IoctlRequest, IoctlResponse, ValidateNegotiateInfoRequest, ValidateNegotiateInfoResponse,
+};
 use rsmbd_protocol::messages::negotiate::Dialect;
 
 use super::context::ServerContext;
@@ -37,7 +39,9 @@ pub fn handle(
         || info.security_mode != negotiated.client_security_mode
         || info.dialects != negotiated.client_dialects
     {
-        return Err(disconnect("VALIDATE_NEGOTIATE_INFO does not match the NEGOTIATE request (possible downgrade)"));
+        return Err(disconnect(
+            "VALIDATE_NEGOTIATE_INFO does not match the NEGOTIATE request (possible downgrade)",
+        ));
     }
     let answer = ValidateNegotiateInfoResponse {
         capabilities: negotiated.server_capabilities,

@@ -13,15 +13,17 @@ use zeroize::Zeroizing;
 /// Derives `L` = `out_len * 8` bits (16 or 32 bytes) from `key`.
 pub fn derive(key: &[u8], label: &[u8], context: &[u8], out_len: usize) -> Zeroizing<Vec<u8>> {
     debug_assert!(out_len == 16 || out_len == 32);
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!()); // ok: HMAC takes any key length
+    // HMAC takes keys of any length (longer ones are hashed), so `new_from_slice` cannot fail.
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
+        return Zeroizing::new(vec![0; out_len]);
+    };
     mac.update(&1u32.to_be_bytes());
     mac.update(label);
     mac.update(&[0]);
     mac.update(context);
     mac.update(&((out_len as u32) * 8).to_be_bytes());
     let full = mac.finalize().into_bytes();
-    Zeroizing::new(full.get(..out_len).unwrap_or(&full[..]).to_vec())
+    Zeroizing::new(full.iter().copied().take(out_len).collect())
 }
 
 #[cfg(test)]

@@ -71,7 +71,9 @@ impl std::fmt::Debug for Dialect3Keys {
 
 impl std::fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionKeys").field("signing_algorithm", &self.signing_algorithm).finish_non_exhaustive()
+        f.debug_struct("SessionKeys")
+            .field("signing_algorithm", &self.signing_algorithm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,7 +107,11 @@ impl SessionKeys {
         }
         // Samba keys the AES-256 cipher KDF with the whole GSS key; everything else uses the
         // 16-byte SessionKey (MS-SMB2 3.3.5.5.3).
-        let cipher_input: &[u8] = if cipher_key_len == 32 { gss_key } else { &session_key[..] };
+        let cipher_input: &[u8] = if cipher_key_len == 32 {
+            gss_key
+        } else {
+            &session_key[..]
+        };
         let to16 = |v: Zeroizing<Vec<u8>>| {
             let mut k = Zeroizing::new([0u8; 16]);
             if let Some(src) = v.get(..16) {
@@ -123,8 +129,18 @@ impl SessionKeys {
             KeyDialect::Smb30 => Self {
                 signing_key: to16(derive(&session_key[..], b"SMB2AESCMAC\0", b"SmbSign\0", 16)),
                 dialect3: Some(Dialect3Keys {
-                    decryption: derive(cipher_input, b"SMB2AESCCM\0", b"ServerIn \0", cipher_key_len),
-                    encryption: derive(cipher_input, b"SMB2AESCCM\0", b"ServerOut\0", cipher_key_len),
+                    decryption: derive(
+                        cipher_input,
+                        b"SMB2AESCCM\0",
+                        b"ServerIn \0",
+                        cipher_key_len,
+                    ),
+                    encryption: derive(
+                        cipher_input,
+                        b"SMB2AESCCM\0",
+                        b"ServerOut\0",
+                        cipher_key_len,
+                    ),
                     application: derive(&session_key[..], b"SMB2APP\0", b"SmbRpc\0", 16),
                 }),
                 session_key,

@@ -10,8 +10,8 @@ use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes128Gcm, Nonce};
 use cmac::Cmac;
 use hmac::{Hmac, KeyInit, Mac};
-use rsmbd_protocol::header::{FLAGS_OFFSET, HEADER_SIZE, HeaderFlags, SIGNATURE_OFFSET};
 use rsmbd_protocol::Command;
+use rsmbd_protocol::header::{FLAGS_OFFSET, HEADER_SIZE, HeaderFlags, SIGNATURE_OFFSET};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -20,19 +20,24 @@ use super::keys::SigningAlgorithm;
 /// Computes and writes the signature of `msg` (a whole SMB2 message, Flags already final).
 /// Messages shorter than a header are left untouched.
 pub fn sign(algorithm: SigningAlgorithm, key: &[u8; 16], msg: &mut [u8]) {
-    if let Some(tag) = compute(algorithm, key, msg) {
-        if let Some(sig) = msg.get_mut(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16) {
-            sig.copy_from_slice(&tag);
-        }
+    if let Some(tag) = compute(algorithm, key, msg)
+        && let Some(sig) = msg.get_mut(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16)
+    {
+        sig.copy_from_slice(&tag);
     }
 }
 
 /// Checks the signature of `msg` in constant time. The buffer is restored before returning.
 pub fn verify(algorithm: SigningAlgorithm, key: &[u8; 16], msg: &mut [u8]) -> bool {
-    let Some(received) = msg.get(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16).map(<[u8]>::to_vec) else {
+    let Some(received) = msg
+        .get(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16)
+        .map(<[u8]>::to_vec)
+    else {
         return false;
     };
-    let Some(expected) = compute(algorithm, key, msg) else { return false };
+    let Some(expected) = compute(algorithm, key, msg) else {
+        return false;
+    };
     if let Some(sig) = msg.get_mut(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16) {
         sig.copy_from_slice(&received);
     }
@@ -44,7 +49,8 @@ fn compute(algorithm: SigningAlgorithm, key: &[u8; 16], msg: &mut [u8]) -> Optio
     if msg.len() < HEADER_SIZE {
         return None;
     }
-    msg.get_mut(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16)?.fill(0);
+    msg.get_mut(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16)?
+        .fill(0);
     let mut tag = [0u8; 16];
     match algorithm {
         SigningAlgorithm::HmacSha256 => {
@@ -60,7 +66,9 @@ fn compute(algorithm: SigningAlgorithm, key: &[u8; 16], msg: &mut [u8]) -> Optio
         SigningAlgorithm::AesGmac => {
             let nonce = gmac_nonce(msg)?;
             let cipher = Aes128Gcm::new_from_slice(key).ok()?;
-            let t = cipher.encrypt_inout_detached(&Nonce::from(nonce), msg, (&mut [][..]).into()).ok()?;
+            let t = cipher
+                .encrypt_inout_detached(&Nonce::from(nonce), msg, (&mut [][..]).into())
+                .ok()?;
             tag.copy_from_slice(&t);
         }
     }
@@ -104,7 +112,11 @@ mod tests {
     #[test]
     fn sign_then_verify_each_algorithm_and_detect_tampering() {
         let key = [0x42u8; 16];
-        for alg in [SigningAlgorithm::HmacSha256, SigningAlgorithm::AesCmac, SigningAlgorithm::AesGmac] {
+        for alg in [
+            SigningAlgorithm::HmacSha256,
+            SigningAlgorithm::AesCmac,
+            SigningAlgorithm::AesGmac,
+        ] {
             let mut m = message();
             sign(alg, &key, &mut m);
             assert_ne!(&m[48..64], &[0u8; 16], "{alg:?} wrote a signature");
@@ -112,9 +124,15 @@ mod tests {
             assert!(verify(alg, &key, &mut m), "{alg:?} verifies");
             assert_eq!(m, snapshot, "verify restores the buffer");
             m[100] ^= 1;
-            assert!(!verify(alg, &key, &mut m), "{alg:?} detects a flipped body byte");
+            assert!(
+                !verify(alg, &key, &mut m),
+                "{alg:?} detects a flipped body byte"
+            );
             m[100] ^= 1;
-            assert!(!verify(alg, &[0x43; 16], &mut m), "{alg:?} detects the wrong key");
+            assert!(
+                !verify(alg, &[0x43; 16], &mut m),
+                "{alg:?} detects the wrong key"
+            );
         }
     }
 
