@@ -425,3 +425,148 @@ proptest! {
         }
     }
 }
+
+/// One valid instance of every response body, with the status it is sent under.
+fn sample_responses() -> Vec<(Command, NtStatus, Response<'static>)> {
+    let fid = FileId::new(1, 2);
+    vec![
+        (
+            Command::NEGOTIATE,
+            NtStatus::SUCCESS,
+            Response::Negotiate(NegotiateResponse {
+                dialect_revision: Dialect::SMB3_1_1,
+                security_buffer: Cow::Owned(vec![0x60; 30]),
+                negotiate_contexts: vec![NegotiateContext::Encryption { ciphers: vec![2] }],
+                ..NegotiateResponse::default()
+            }),
+        ),
+        (
+            Command::SESSION_SETUP,
+            NtStatus::MORE_PROCESSING_REQUIRED,
+            Response::SessionSetup(SessionSetupResponse {
+                session_flags: 0,
+                security_buffer: Cow::Owned(vec![0xA1; 20]),
+            }),
+        ),
+        (
+            Command::TREE_CONNECT,
+            NtStatus::SUCCESS,
+            Response::TreeConnect(TreeConnectResponse::default()),
+        ),
+        (
+            Command::CREATE,
+            NtStatus::SUCCESS,
+            Response::Create(CreateResponse {
+                file_id: fid,
+                create_contexts: vec![CreateContext::new(b"MxAc", vec![0; 8])],
+                ..CreateResponse::default()
+            }),
+        ),
+        (
+            Command::CLOSE,
+            NtStatus::SUCCESS,
+            Response::Close(CloseResponse::default()),
+        ),
+        (
+            Command::READ,
+            NtStatus::SUCCESS,
+            Response::Read(ReadResponse {
+                data_remaining: 0,
+                data: Cow::Owned(vec![1; 30]),
+            }),
+        ),
+        (
+            Command::WRITE,
+            NtStatus::SUCCESS,
+            Response::Write(WriteResponse {
+                count: 3,
+                remaining: 0,
+            }),
+        ),
+        (
+            Command::IOCTL,
+            NtStatus::SUCCESS,
+            Response::Ioctl(IoctlResponse {
+                output: Cow::Owned(vec![2; 24]),
+                ..IoctlResponse::default()
+            }),
+        ),
+        (
+            Command::QUERY_DIRECTORY,
+            NtStatus::SUCCESS,
+            Response::QueryDirectory(QueryDirectoryResponse {
+                buffer: Cow::Owned(vec![3; 50]),
+            }),
+        ),
+        (
+            Command::CHANGE_NOTIFY,
+            NtStatus::SUCCESS,
+            Response::ChangeNotify(ChangeNotifyResponse {
+                buffer: Cow::Owned(vec![4; 16]),
+            }),
+        ),
+        (
+            Command::QUERY_INFO,
+            NtStatus::SUCCESS,
+            Response::QueryInfo(QueryInfoResponse {
+                buffer: Cow::Owned(vec![5; 40]),
+            }),
+        ),
+        (
+            Command::OPLOCK_BREAK,
+            NtStatus::SUCCESS,
+            Response::OplockBreak(OplockBreakResponse::LeaseNotification(
+                LeaseBreakNotification::default(),
+            )),
+        ),
+        (
+            Command::CREATE,
+            NtStatus::ACCESS_DENIED,
+            Response::Error(ErrorResponse {
+                error_context_count: 0,
+                error_data: Cow::Owned(vec![6; 12]),
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn every_response_truncated_at_every_length() {
+    for (cmd, status, resp) in sample_responses() {
+        let bytes = common::response_bytes(cmd, status, &resp);
+        assert_eq!(
+            Response::decode(cmd, status, Message::new(&bytes)).as_ref(),
+            Ok(&resp)
+        );
+        for len in 0..bytes.len() {
+            match Response::decode(cmd, status, Message::new(&bytes[..len])) {
+                Ok(v) => assert_eq!(v, resp, "{cmd:?} cut at {len}"),
+                Err(DecodeError::Truncated { .. } | DecodeError::OutOfBounds { .. }) => {}
+                Err(e) => panic!("{cmd:?} cut at {len}: unexpected {e:?}"),
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The same mutation property for responses (what the test client decodes).
+    #[test]
+    fn mutated_responses_decode_consistently(
+        idx in 0usize..13,
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+    ) {
+        let (cmd, status, resp) = &sample_responses()[idx];
+        let mut bytes = common::response_bytes(*cmd, *status, resp);
+        let body_len = bytes.len() - 64;
+        for (at, v) in edits {
+            bytes[64 + at % body_len] = v;
+        }
+        if let Ok(v) = Response::decode(*cmd, *status, Message::new(&bytes)) {
+            let again = common::response_bytes(*cmd, *status, &v);
+            let back = Response::decode(*cmd, *status, Message::new(&again));
+            prop_assert_eq!(back, Ok(v));
+        }
+    }
+}
