@@ -11,6 +11,20 @@
 //!   are kept, never asserted;
 //! - no `unwrap`/`expect`/indexing on input bytes: a decoder returns [`codec::DecodeError`].
 //!
+//! Map of the crate:
+//! - [`header`]: the 64-byte SMB2 header and [`Command`]; [`status`]: [`NtStatus`];
+//! - [`messages`]: one module per command with `XxxRequest` / `XxxResponse`, and the
+//!   [`Request`] / [`Response`] enums (`Request::decode(command, msg)`,
+//!   `Response::decode(command, status, msg)`, both `Encode`);
+//! - [`negotiate_context`]: [`NegotiateContext`], [`Dialect`], [`CipherId`],
+//!   [`HashAlgorithm`], [`SigningAlgorithm`]; [`create_context`]: [`CreateContext`] lists and
+//!   typed MxAc / QFid / RqLs / DHnQ / DH2Q / DH2C helpers; [`file_id`]: [`FileId`];
+//! - [`compound`]: [`split_compound`], [`pad_to_8`], [`CompoundWriter`];
+//! - [`transform`]: [`TransformHeader`] and the AEAD associated data; [`smb1`]: the SMB1
+//!   multi-protocol NEGOTIATE a client may open with;
+//! - [`fscc`]: FILETIME, file attributes, information classes and structures, directory and
+//!   change-notify entries; [`dtyp`]: GUID, SID, ACL, self-relative security descriptor.
+//!
 //! [MS-SMB2 2.2]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/6eaf6e75-9c23-4eda-be99-c9223c60b181
 
 pub mod codec;
