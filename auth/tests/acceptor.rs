@@ -727,3 +727,35 @@ fn truncated_and_corrupted_tokens_never_panic() {
         let _ = acceptor().step(&prefixed, now());
     }
 }
+
+#[test]
+fn acceptor_and_shared_state_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Acceptor>();
+    check::<rsmbd_auth::ReplayCache>();
+    check::<rsmbd_auth::AcceptorConfig>();
+    check::<rsmbd_auth::Authenticated>();
+    check::<Step>();
+}
+
+#[test]
+fn negative_kvno_encoding_is_read_as_32_bits() {
+    // Some encoders write a kvno >= 2^31 (AD RODC numbers) as a negative INTEGER.
+    let key = service_key(Enctype::Aes256CtsHmacSha196, HOST, PASSWORD);
+    let big: u32 = 0x8001_0003;
+    let kt = Keytab::from_entries(vec![entry(HOST, big, &key)]);
+    let minted = Mint {
+        kvno: None,
+        ..Mint::default()
+    }
+    .mint();
+    let mut req: rsmbd_auth::asn1::kerberos::ApReq = rasn::ber::decode(&minted.ap_req).unwrap();
+    req.ticket.enc_part.kvno = Some(i64::from(big as i32));
+    let der = rasn::der::encode(&req).unwrap();
+    match Acceptor::new(config(kt), replay()).step(&krb5_token(&der, oid::KRB5), now()) {
+        Step::Done { session, .. } => {
+            assert_eq!((session.kvno, session.kvno_fallback), (big, false))
+        }
+        other => panic!("{other:?}"),
+    }
+}

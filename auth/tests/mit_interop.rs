@@ -364,7 +364,7 @@ fn our_seq(kt: &Keytab, first_token: &[u8], ap_rep_key_holder: &[u8]) -> u32 {
         .iter()
         .find(|e| {
             e.enctype == req.ticket.enc_part.etype
-                && Some(e.kvno) == req.ticket.enc_part.kvno
+                && Some(e.kvno) == req.ticket.enc_part.kvno_u32()
                 && e.components.last().map(|c| c.as_slice())
                     == req.ticket.sname.name_string.last().map(|c| c.as_bytes())
         })

@@ -94,12 +94,19 @@ pub struct EncryptedData {
     /// etype [0] Int32.
     #[rasn(tag(explicit(0)))]
     pub etype: i32,
-    /// kvno [1] UInt32 OPTIONAL.
+    /// kvno [1] UInt32 OPTIONAL (decoded wide: some encoders sign it; see [`EncryptedData::kvno_u32`]).
     #[rasn(tag(explicit(1)))]
-    pub kvno: Option<u32>,
+    pub kvno: Option<i64>,
     /// cipher [2] OCTET STRING.
     #[rasn(tag(explicit(2)))]
     pub cipher: OctetString,
+}
+
+impl EncryptedData {
+    /// The kvno as the 32-bit value it is (a negative encoding keeps its two's-complement bits).
+    pub fn kvno_u32(&self) -> Option<u32> {
+        self.kvno.map(|k| k as u32)
+    }
 }
 
 /// RFC 4120 §5.2.9 EncryptionKey.

@@ -130,7 +130,7 @@ pub fn verify_ap_req(
     };
     let spn = principal(&ticket.sname, &ticket.realm);
     let etype_n = ticket.enc_part.etype;
-    let tkt_kvno = ticket.enc_part.kvno;
+    let tkt_kvno = ticket.enc_part.kvno_u32();
 
     // 1. Decrypt the ticket with a keytab key (usage 2).
     let Some(etype) = allowed(cfg, etype_n) else {

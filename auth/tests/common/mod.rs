@@ -193,7 +193,7 @@ impl Mint {
             sname: PrincipalName::new(3, &["cifs", &self.host]),
             enc_part: EncryptedData {
                 etype: self.ticket_key.enctype().number(),
-                kvno: self.kvno,
+                kvno: self.kvno.map(i64::from),
                 cipher: self
                     .ticket_key
                     .encrypt(usage::TICKET, &enc_der)
