@@ -11,6 +11,7 @@ use crate::disk::enumerate::Enumeration;
 use crate::disk::locks::{FileKey, LockOwner};
 use crate::disk::meta::FileMeta;
 use crate::disk::path::RelPath;
+use crate::disk::share_modes::ShareModeToken;
 use crate::ipc::Pipe;
 use crate::registry::Share;
 
@@ -36,6 +37,8 @@ pub struct DiskOpen {
     /// Device and inode at open time: what rename and delete check the path still names.
     identity: FileMeta,
     state: Mutex<DiskState>,
+    /// The share-mode registration, released at close.
+    share_mode: Option<ShareModeToken>,
     /// The QUERY_DIRECTORY cursor. Held across the `stat` calls of one query: it serializes
     /// queries on *this handle only* (as the cursor semantics require), never other opens.
     enumeration: Mutex<Option<Enumeration>>,
@@ -43,7 +46,13 @@ pub struct DiskOpen {
 
 impl DiskOpen {
     /// Wraps a freshly opened file.
-    pub fn new(file: File, identity: FileMeta, path: RelPath, delete_on_close: bool) -> Self {
+    pub fn new(
+        file: File,
+        identity: FileMeta,
+        path: RelPath,
+        delete_on_close: bool,
+        share_mode: Option<ShareModeToken>,
+    ) -> Self {
         Self {
             file,
             identity,
@@ -51,6 +60,7 @@ impl DiskOpen {
                 path,
                 delete_pending: delete_on_close,
             }),
+            share_mode,
             enumeration: Mutex::new(None),
         }
     }
@@ -223,6 +233,9 @@ impl Open {
             if let Err(status) = crate::disk::file::unlink(root, &path, disk.identity()) {
                 tracing::debug!(path = %path.to_smb(), ?status, "delete on close failed");
             }
+        }
+        if let Some(token) = disk.share_mode {
+            self.share.share_modes().release(token);
         }
     }
 

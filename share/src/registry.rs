@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::disk::DiskRoot;
 use crate::disk::locks::LockTable;
+use crate::disk::share_modes::ShareModeTable;
 use crate::ipc::{PipeServerInfo, PipeShareInfo};
 
 /// MS-SRVS 2.2.2.4 STYPE_DISKTREE.
@@ -53,6 +54,7 @@ pub struct Share {
     pub config: ShareConfig,
     disk: Option<DiskRoot>,
     locks: LockTable,
+    share_modes: ShareModeTable,
     pipe_info: Option<Arc<PipeServerInfo>>,
 }
 
@@ -70,6 +72,11 @@ impl Share {
     /// What srvsvc/wkssvc report about this server (IPC$ only).
     pub fn pipe_info(&self) -> Option<&Arc<PipeServerInfo>> {
         self.pipe_info.as_ref()
+    }
+
+    /// The share modes of this share's open files.
+    pub fn share_modes(&self) -> &ShareModeTable {
+        &self.share_modes
     }
 
     /// The byte-range lock table of this share's files.
@@ -193,6 +200,7 @@ impl ShareRegistry {
                 config,
                 disk,
                 locks: LockTable::new(),
+                share_modes: ShareModeTable::new(),
                 pipe_info: info,
             }));
         }

@@ -314,3 +314,45 @@ fn ipc_pipes() {
         NtStatus::OBJECT_NAME_NOT_FOUND
     );
 }
+
+#[test]
+fn share_access_conflicts_are_sharing_violations() {
+    let f = Fixture::new();
+    std::fs::write(f.root().join("shared"), b"keep me").unwrap();
+    let cx = f.tree();
+    let share = |name: &str, disp, access, share_access| {
+        let mut req = create_req(name, disp, 0, access);
+        req.share_access = share_access;
+        handlers::create::handle(&cx, &req).map(|r| r.body.file_id)
+    };
+    const READ: u32 = 1;
+    const WRITE: u32 = 2;
+    let reader = share("shared", OPEN, GENERIC_READ, READ).unwrap();
+    assert_eq!(
+        share("shared", OPEN, GENERIC_WRITE, READ | WRITE).unwrap_err(),
+        NtStatus::SHARING_VIOLATION
+    );
+    // A conflicting overwrite changes nothing.
+    assert_eq!(
+        share("shared", OVERWRITE_IF, GENERIC_READ, 7).unwrap_err(),
+        NtStatus::SHARING_VIOLATION
+    );
+    assert_eq!(std::fs::read(f.root().join("shared")).unwrap(), b"keep me");
+    let reader2 = share("shared", OPEN, GENERIC_READ, READ).unwrap();
+    // Attribute-only opens are never refused.
+    let attrs = share("shared", OPEN, FILE_READ_ATTRIBUTES, 0).unwrap();
+    close(&cx, reader).unwrap();
+    close(&cx, reader2).unwrap();
+    close(&cx, attrs).unwrap();
+    let writer = share("shared", OPEN, GENERIC_WRITE, 0).unwrap();
+    assert_eq!(
+        share("shared", OPEN, GENERIC_READ, 7).unwrap_err(),
+        NtStatus::SHARING_VIOLATION
+    );
+    // Disconnecting the tree releases the registration too.
+    let _ = writer;
+    handlers::tree_disconnect::handle(&f.session, cx.tree.id).unwrap();
+    let cx2 = f.tree();
+    let w = create(&cx2, "shared", OPEN, 0, GENERIC_WRITE).unwrap();
+    close(&cx2, w.file_id).unwrap();
+}

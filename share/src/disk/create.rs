@@ -21,6 +21,7 @@ use super::access::{FILE_APPEND_DATA, FILE_WRITE_DATA};
 use super::errors::io_to_status;
 use super::meta::{FILE_ATTRIBUTE_READONLY, FileMeta};
 use super::path::{RelPath, open_beneath, open_parent};
+use super::share_modes::{ShareModeGuard, ShareModeTable};
 
 /// [MS-SMB2 2.2.13] CreateDisposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +91,7 @@ pub enum Want {
 
 /// A create request as the disk backend sees it.
 #[derive(Debug, Clone, Copy)]
-pub struct CreateSpec {
+pub struct CreateSpec<'a> {
     /// CreateDisposition.
     pub disposition: Disposition,
     /// Directory / non-directory constraint.
@@ -104,11 +105,16 @@ pub struct CreateSpec {
     pub read_only_share: bool,
     /// FileAttributes for a new file (READONLY is honoured, the rest is ignored).
     pub file_attributes: u32,
+    /// ShareAccess of the request.
+    pub share_access: u32,
+    /// The share's share-mode table (checked after the file is identified, before any
+    /// truncation); `None` skips the check.
+    pub share_modes: Option<&'a ShareModeTable>,
 }
 
 /// A successful open.
 #[derive(Debug)]
-pub struct Opened {
+pub struct Opened<'a> {
     /// The open file (a regular file or a directory).
     pub file: File,
     /// Its metadata right after the open (and truncation).
@@ -118,10 +124,16 @@ pub struct Opened {
     /// The access actually granted (less than asked under MAXIMUM_ALLOWED on a file the host
     /// lets us only read).
     pub granted_access: u32,
+    /// The share-mode registration of this open (released on drop unless kept).
+    pub share_mode: Option<ShareModeGuard<'a>>,
 }
 
 /// Opens or creates `path` beneath `root` as `spec` says.
-pub fn create(root: &DiskRoot, path: &RelPath, spec: &CreateSpec) -> Result<Opened, NtStatus> {
+pub fn create<'a>(
+    root: &DiskRoot,
+    path: &RelPath,
+    spec: &CreateSpec<'a>,
+) -> Result<Opened<'a>, NtStatus> {
     // 3.3.5.9 / MS-FSA: a directory can only be opened or created.
     if spec.want == Want::Directory
         && !matches!(
@@ -174,7 +186,11 @@ fn open_flags(is_dir: bool, granted: u32) -> OFlags {
     }
 }
 
-fn open_existing(root: &DiskRoot, path: &RelPath, spec: &CreateSpec) -> Result<Opened, NtStatus> {
+fn open_existing<'a>(
+    root: &DiskRoot,
+    path: &RelPath,
+    spec: &CreateSpec<'a>,
+) -> Result<Opened<'a>, NtStatus> {
     // Probe the type with O_PATH (no side effects, works without read permission), then open
     // for real with flags that match. A swap between the two opens is caught by comparing ids.
     let probe =
@@ -240,6 +256,13 @@ fn open_existing(root: &DiskRoot, path: &RelPath, spec: &CreateSpec) -> Result<O
         Disposition::Overwrite | Disposition::OverwriteIf => CreateAction::Overwritten,
         _ => CreateAction::Opened,
     };
+    // The share-mode check comes before any truncation: a conflicting overwrite changes nothing.
+    let check_access = if spec.disposition.truncates() {
+        granted | FILE_WRITE_DATA
+    } else {
+        granted
+    };
+    let share_mode = share_check(spec, &meta, check_access)?;
     if spec.disposition.truncates() {
         file.set_len(0).map_err(|e| io_to_status(&e))?;
         meta = FileMeta::of(&file, leaf).map_err(|e| io_to_status(&e))?;
@@ -249,14 +272,25 @@ fn open_existing(root: &DiskRoot, path: &RelPath, spec: &CreateSpec) -> Result<O
         meta,
         action,
         granted_access: granted,
+        share_mode,
     })
 }
 
-fn create_new(
+fn share_check<'a>(
+    spec: &CreateSpec<'a>,
+    meta: &FileMeta,
+    access: u32,
+) -> Result<Option<ShareModeGuard<'a>>, NtStatus> {
+    spec.share_modes
+        .map(|t| ShareModeGuard::acquire(t, (meta.dev, meta.file_id), access, spec.share_access))
+        .transpose()
+}
+
+fn create_new<'a>(
     parent: &std::os::fd::OwnedFd,
     path: &RelPath,
-    spec: &CreateSpec,
-) -> Result<Opened, NtStatus> {
+    spec: &CreateSpec<'a>,
+) -> Result<Opened<'a>, NtStatus> {
     let leaf = path.leaf().ok_or(NtStatus::OBJECT_NAME_INVALID)?;
     let read_only = spec.file_attributes & FILE_ATTRIBUTE_READONLY != 0;
     let file = if spec.want == Want::Directory {
@@ -283,10 +317,12 @@ fn create_new(
         File::from(fd)
     };
     let meta = FileMeta::of(&file, leaf).map_err(|e| io_to_status(&e))?;
+    let share_mode = share_check(spec, &meta, spec.granted_access)?;
     Ok(Opened {
         file,
         meta,
         action: CreateAction::Created,
         granted_access: spec.granted_access,
+        share_mode,
     })
 }

@@ -11,6 +11,7 @@ pub mod locks;
 pub mod meta;
 pub mod path;
 pub mod pattern;
+pub mod share_modes;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

@@ -68,6 +68,8 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
         maximum_allowed: req.desired_access & access::MAXIMUM_ALLOWED != 0,
         read_only_share: cx.tree.read_only(),
         file_attributes: req.file_attributes,
+        share_access: req.share_access,
+        share_modes: Some(cx.tree.share.share_modes()),
     };
     let opened = create(root, &path, &spec)?;
     if delete_on_close && opened.meta.attributes & FILE_ATTRIBUTE_READONLY != 0 {
@@ -100,6 +102,7 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
                 meta,
                 path.clone(),
                 delete_on_close,
+                opened.share_mode.and_then(|g| g.keep()),
             )),
         )
     })?;
