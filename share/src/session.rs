@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::file_id::FileId;
 
+use crate::disk::path::RelPath;
 use crate::open::{Open, lock};
 use crate::registry::Share;
 use crate::tree::TreeConnect;
@@ -162,6 +163,17 @@ impl Session {
         } else {
             None
         }
+    }
+
+    /// Is any open of tree `tree_id` other than `except` at or below `dir`? (Windows refuses to
+    /// rename a directory while files under it are open.)
+    pub fn has_open_within(&self, tree_id: u32, dir: &RelPath, except: FileId) -> bool {
+        let opens: Vec<Arc<Open>> = lock(&self.opens).map.values().cloned().collect();
+        opens.iter().any(|o| {
+            o.tree_id == tree_id
+                && o.file_id != except
+                && o.disk().is_some_and(|d| d.path().is_within(dir))
+        })
     }
 
     /// Number of opens (for tests and diagnostics).

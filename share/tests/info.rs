@@ -610,3 +610,20 @@ fn disposition_deletes_at_close() {
         NtStatus::ACCESS_DENIED
     );
 }
+
+#[test]
+fn directory_with_open_files_below_cannot_be_renamed() {
+    let f = Fixture::new();
+    let cx = f.tree();
+    let d = create(&cx, "d", CREATE, DIRECTORY_FILE, GENERIC_ALL)
+        .unwrap()
+        .file_id;
+    let inner = create(&cx, "d\\f", CREATE, 0, GENERIC_ALL).unwrap().file_id;
+    assert_eq!(
+        si(&cx, d, C::FileRenameInformation, rename_info("e", false)).unwrap_err(),
+        NtStatus::ACCESS_DENIED
+    );
+    close(&cx, inner).unwrap();
+    si(&cx, d, C::FileRenameInformation, rename_info("e", false)).unwrap();
+    assert!(f.root().join("e/f").exists());
+}

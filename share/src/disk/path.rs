@@ -118,6 +118,11 @@ impl RelPath {
         Ok(Self { components })
     }
 
+    /// True if `self` is `dir` or lies below it.
+    pub fn is_within(&self, dir: &RelPath) -> bool {
+        self.components.starts_with(&dir.components)
+    }
+
     /// Host form relative to the root: `a/b/c`, or `.` for the root.
     pub fn to_host(&self) -> String {
         if self.is_root() {
@@ -263,6 +268,9 @@ mod tests {
         assert_eq!(p.leaf(), Some("file.txt"));
         assert_eq!(p.parent().unwrap().to_host(), "dir/sub");
         assert_eq!(RelPath::parse("dir\\").unwrap().components(), ["dir"]);
+        assert!(p.is_within(&RelPath::parse("dir").unwrap()));
+        assert!(p.is_within(&RelPath::root()));
+        assert!(!p.is_within(&RelPath::parse("di").unwrap()));
         assert_eq!(
             RelPath::parse("ünïcødé €").unwrap().components(),
             ["ünïcødé €"]

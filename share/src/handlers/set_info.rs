@@ -27,7 +27,8 @@ const FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE: u32 = 0x0000_0010;
 /// the owner write bit), FileEndOfFileInformation (truncate/extend), FileAllocationInformation
 /// (accepted; a size below end of file truncates, as NTFS does), FileRenameInformation (target
 /// relative to the share root, same confinement as CREATE, `OBJECT_NAME_COLLISION` unless
-/// ReplaceIfExists), FileDispositionInformation(Ex) (delete pending; a non-empty directory is
+/// ReplaceIfExists; a directory with open files below it is `ACCESS_DENIED`, as on Windows),
+/// FileDispositionInformation(Ex) (delete pending; a non-empty directory is
 /// `DIRECTORY_NOT_EMPTY`, a read-only file `CANNOT_DELETE`), FilePosition/FileMode (accepted,
 /// no state). Full EAs are `EAS_NOT_SUPPORTED`; other classes `INVALID_INFO_CLASS`.
 /// Security descriptors and file system information cannot be set: `NOT_SUPPORTED`.
@@ -73,6 +74,13 @@ pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoRes
         FileInformationClass::FileRenameInformation => {
             let info = FileRenameInformation::decode(buf).map_err(decode_err)?;
             need(&open, DELETE)?;
+            if disk.is_dir()
+                && cx
+                    .session
+                    .has_open_within(cx.tree.id, &disk.path(), open.file_id)
+            {
+                return Err(NtStatus::ACCESS_DENIED);
+            }
             rename(cx, disk, &info)?;
         }
         FileInformationClass::FileDispositionInformation => {
