@@ -23,7 +23,9 @@
 //! - [`transform`]: [`TransformHeader`] and the AEAD associated data; [`smb1`]: the SMB1
 //!   multi-protocol NEGOTIATE a client may open with;
 //! - [`fscc`]: FILETIME, file attributes, information classes and structures, directory and
-//!   change-notify entries; [`dtyp`]: GUID, SID, ACL, self-relative security descriptor.
+//!   change-notify entries; [`fsctl`]: IOCTL payloads (copychunk, network interfaces,
+//!   snapshots, allocated ranges, zero data, pipe wait); [`dtyp`]: GUID, SID, ACL,
+//!   self-relative security descriptor.
 //!
 //! [MS-SMB2 2.2]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-smb2/6eaf6e75-9c23-4eda-be99-c9223c60b181
 
@@ -33,6 +35,7 @@ pub mod create_context;
 pub mod dtyp;
 pub mod file_id;
 pub mod fscc;
+pub mod fsctl;
 pub mod header;
 pub mod macros;
 pub mod messages;
