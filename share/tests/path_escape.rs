@@ -246,3 +246,64 @@ impl AsFdRef for std::os::fd::OwnedFd {
         self.as_fd()
     }
 }
+
+/// A small deterministic generator (xorshift) so the fuzz-style test needs no extra crate.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn random_names_never_touch_the_outside() {
+    let f = fixture();
+    std::fs::create_dir(f.root().join("sub")).unwrap();
+    symlink("../outside", f.root().join("out")).unwrap();
+    symlink("/", f.root().join("slash")).unwrap();
+    symlink("sub", f.root().join("alias")).unwrap();
+    let cx = f.tree();
+    let pieces = [
+        "..", ".", "\\", "/", ":", "\0", "a", "sub", "out", "slash", "alias", "etc", "x.txt", "*",
+        "?", "C:", "\\\\", "$DATA", "é", " ", "~", "outside", "secret",
+    ];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut opened = 0;
+    for _ in 0..3000 {
+        let n = 1 + (rng.next() % 6) as usize;
+        let name: String = (0..n)
+            .map(|_| pieces[(rng.next() % pieces.len() as u64) as usize])
+            .collect();
+        let disp = [OPEN, CREATE, OPEN_IF, OVERWRITE_IF, SUPERSEDE][(rng.next() % 5) as usize];
+        let opts =
+            [0, DIRECTORY_FILE, NON_DIRECTORY_FILE, DELETE_ON_CLOSE][(rng.next() % 4) as usize];
+        if let Ok(r) = create(&cx, &name, disp, opts, GENERIC_ALL) {
+            let _ = write(&cx, r.file_id, 0, b"fuzz");
+            close(&cx, r.file_id).unwrap();
+            opened += 1;
+        }
+    }
+    assert!(
+        opened > 100,
+        "the generator must also produce valid names ({opened} opened)"
+    );
+    // The outside directory still holds exactly its one untouched file.
+    let outside: Vec<_> = std::fs::read_dir(f.dir.path().join("outside"))
+        .unwrap()
+        .collect();
+    assert_eq!(outside.len(), 1);
+    assert_eq!(
+        std::fs::read(f.dir.path().join("outside/secret")).unwrap(),
+        b"top secret"
+    );
+    // Nothing appeared next to the share root either.
+    let mut siblings: Vec<String> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    siblings.sort();
+    assert_eq!(siblings, ["outside", "share"]);
+}
