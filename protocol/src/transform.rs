@@ -8,6 +8,15 @@ use crate::codec::{DecodeError, DecodeResult, Reader, Writer};
 
 /// `0xFD 'S' 'M' 'B'`.
 pub const TRANSFORM_PROTOCOL_ID: [u8; 4] = [0xFD, b'S', b'M', b'B'];
+/// `0xFC 'S' 'M' 'B'`: [MS-SMB2 2.2.42] SMB2_COMPRESSION_TRANSFORM_HEADER. We never
+/// negotiate compression, so a frame starting with it is a protocol error.
+pub const COMPRESSION_TRANSFORM_PROTOCOL_ID: [u8; 4] = [0xFC, b'S', b'M', b'B'];
+
+/// True if `frame` starts with the compression transform ProtocolId.
+pub fn is_compression_transform(frame: &[u8]) -> bool {
+    frame.get(..4) == Some(&COMPRESSION_TRANSFORM_PROTOCOL_ID[..])
+}
+
 /// Size of the transform header.
 pub const TRANSFORM_HEADER_SIZE: usize = 52;
 /// Offset of the Nonce: the associated data runs from here to the end of the header.

@@ -683,3 +683,21 @@ fn unknown_command_is_invalid() {
         .is_err()
     );
 }
+
+#[test]
+fn tree_connect_context_offset_relative_to_the_body() {
+    let req = TreeConnectRequest {
+        flags: TreeConnectFlags::EXTENSION_PRESENT,
+        path: "\\\\srv\\share".into(),
+        tree_connect_contexts: vec![TreeConnectContext {
+            context_type: 1,
+            data: vec![9; 4],
+        }],
+    };
+    let mut bytes = request_bytes(&Request::TreeConnect(req.clone()));
+    let off = u32::from_le_bytes(bytes[64 + 8..64 + 12].try_into().unwrap());
+    assert!(off >= 64);
+    bytes[64 + 8..64 + 12].copy_from_slice(&(off - 64).to_le_bytes());
+    let back = Request::decode(Command::TREE_CONNECT, Message::new(&bytes)).unwrap();
+    assert_eq!(back, Request::TreeConnect(req));
+}

@@ -108,8 +108,9 @@ pub struct TreeConnectContext {
 ///
 /// PathOffset/PathLength (and, with the extension, TreeConnectContextOffset/Count) are
 /// computed on encode. The extension is written iff `flags` has `EXTENSION_PRESENT`.
-/// TreeConnectContextOffset is read as an offset from the SMB2 header, like every other
-/// offset of the message.
+/// TreeConnectContextOffset is written as an offset from the SMB2 header, like every other
+/// offset of the message, and read that way unless it is below 64 (then it counts from the
+/// start of the body: the spec's wording allows both).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TreeConnectRequest {
     /// Flags ([`TreeConnectFlags`]; Reserved before 3.1.1).
@@ -133,6 +134,13 @@ impl<'a> Decode<'a> for TreeConnectRequest {
             let ctx_count = r.u16()?;
             r.skip(10)?;
             if ctx_count > 0 {
+                // MS-SMB2 says "from the start of the SMB2 TREE_CONNECT request", which reads
+                // as either the header or the body; a value below 64 can only mean the body.
+                let ctx_off = if (ctx_off as usize) < crate::header::HEADER_SIZE {
+                    ctx_off + crate::header::HEADER_SIZE as u32
+                } else {
+                    ctx_off
+                };
                 let list = msg.tail(ctx_off, "TreeConnectContextOffset")?;
                 for (context_type, data) in
                     decode_context_list(list, ctx_off, ctx_count, "tree connect context")?
