@@ -18,6 +18,7 @@ use rustix::fs::{Mode, OFlags};
 
 use super::DiskRoot;
 use super::access::{FILE_APPEND_DATA, FILE_WRITE_DATA};
+use super::case::resolve_case;
 use super::errors::io_to_status;
 use super::meta::{FILE_ATTRIBUTE_READONLY, FileMeta};
 use super::path::{RelPath, open_beneath, open_parent};
@@ -126,6 +127,8 @@ pub struct Opened<'a> {
     pub granted_access: u32,
     /// The share-mode registration of this open (released on drop unless kept).
     pub share_mode: Option<ShareModeGuard<'a>>,
+    /// The path as it exists on disk (respelled by the case-insensitive lookup).
+    pub path: RelPath,
 }
 
 /// Opens or creates `path` beneath `root` as `spec` says.
@@ -156,6 +159,8 @@ pub fn create<'a>(
             _ => Err(NtStatus::FILE_IS_A_DIRECTORY),
         };
     }
+    // Names compare case-insensitively, as on Windows: respell what exists in another case.
+    let path = &resolve_case(root, path);
     // Resolve the parent first so a missing intermediate directory reports PATH_NOT_FOUND.
     let parent = open_parent(root.fd(), path)?;
     match open_existing(root, path, spec) {
@@ -273,6 +278,7 @@ fn open_existing<'a>(
         action,
         granted_access: granted,
         share_mode,
+        path: path.clone(),
     })
 }
 
@@ -324,5 +330,6 @@ fn create_new<'a>(
         action: CreateAction::Created,
         granted_access: spec.granted_access,
         share_mode,
+        path: path.clone(),
     })
 }

@@ -3,6 +3,7 @@
 //! `crate::handlers` translate.
 
 pub mod access;
+pub mod case;
 pub mod create;
 pub mod enumerate;
 pub mod errors;

@@ -19,7 +19,7 @@ pub struct Pattern {
     chars: Option<Vec<char>>,
 }
 
-fn fold(c: char) -> char {
+pub(crate) fn fold(c: char) -> char {
     // Simple case folding: the single-character upper case, as NTFS's upcase table does.
     let mut up = c.to_uppercase();
     match (up.next(), up.next()) {

@@ -100,7 +100,7 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
             OpenKind::Disk(DiskOpen::new(
                 opened.file,
                 meta,
-                path.clone(),
+                opened.path.clone(),
                 delete_on_close,
                 opened.share_mode.and_then(|g| g.keep()),
             )),
@@ -125,7 +125,7 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
             .to_context(),
         );
     }
-    tracing::trace!(path = %path.to_smb(), action = ?opened.action, file_id = ?open.file_id, "create");
+    tracing::trace!(path = %opened.path.to_smb(), action = ?opened.action, file_id = ?open.file_id, "create");
     Ok(Reply::ok(CreateResponse {
         oplock_level: OplockLevel::NONE,
         flags: 0,

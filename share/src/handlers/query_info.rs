@@ -29,9 +29,8 @@ use crate::open::{DiskOpen, Open};
 /// Largest output buffer we fill (the engine has checked MaxTransactSize first).
 pub const MAX_OUTPUT: u32 = 16 * 1024 * 1024;
 
-/// [MS-FSCC 2.5.1] FILE_CASE_SENSITIVE_SEARCH: lookups are exact on a Linux file system.
-const FILE_CASE_SENSITIVE_SEARCH: u32 = 0x0000_0001;
-/// FILE_CASE_PRESERVED_NAMES.
+/// [MS-FSCC 2.5.1] FILE_CASE_PRESERVED_NAMES (names are looked up case-insensitively, so
+/// FILE_CASE_SENSITIVE_SEARCH is not claimed).
 const FILE_CASE_PRESERVED_NAMES: u32 = 0x0000_0002;
 /// FILE_UNICODE_ON_DISK.
 const FILE_UNICODE_ON_DISK: u32 = 0x0000_0004;
@@ -372,9 +371,7 @@ fn fs_info(
             // "NTFS" is what Samba reports; clients key features off the name. No persistent
             // ACLs, streams, sparse files or object ids are claimed.
             let v = FileFsAttributeInformation {
-                file_system_attributes: FILE_CASE_SENSITIVE_SEARCH
-                    | FILE_CASE_PRESERVED_NAMES
-                    | FILE_UNICODE_ON_DISK,
+                file_system_attributes: FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK,
                 maximum_component_name_length: 255,
                 file_system_name: "NTFS".to_owned(),
             };

@@ -18,14 +18,20 @@ pub const MAX_READ: u32 = 16 * 1024 * 1024;
 /// `INVALID_DEVICE_REQUEST`; a read at or after end of file, or one returning fewer than
 /// MinimumCount bytes, is `END_OF_FILE`; another open's exclusive lock over the range is
 /// `FILE_LOCK_CONFLICT`. On a pipe, a message larger than Length comes back in parts with
-/// `BUFFER_OVERFLOW`.
+/// `BUFFER_OVERFLOW`, and a READ with nothing to read waits (`PENDING`).
 pub fn handle(cx: &TreeCx, req: &ReadRequest<'_>) -> HandlerResult<ReadResponse<'static>> {
     let open = cx.open(req.file_id)?;
     if req.length > MAX_READ {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     if let Some(pipe) = open.pipe() {
-        let r = pipe.pipe().read(req.length as usize)?;
+        // Windows and Samba keep a READ on an empty pipe waiting until a WRITE brings data:
+        // STATUS_PENDING makes the engine answer with an interim response and retry
+        // (MS-SMB2 3.3.4.2).
+        let r = pipe.pipe().read(req.length as usize).map_err(|e| match e {
+            NtStatus::PIPE_EMPTY => NtStatus::PENDING,
+            other => other,
+        })?;
         let status = if r.more {
             NtStatus::BUFFER_OVERFLOW
         } else {

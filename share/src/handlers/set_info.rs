@@ -11,6 +11,7 @@ use rsmbd_protocol::messages::set_info::{SetInfoRequest, SetInfoResponse};
 
 use super::{HandlerResult, Reply, TreeCx, io_status};
 use crate::disk::access::{DELETE, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA};
+use crate::disk::case::resolve_case;
 use crate::disk::file;
 use crate::disk::meta::{FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY, FileMeta};
 use crate::disk::path::RelPath;
@@ -163,6 +164,12 @@ fn rename(cx: &TreeCx, disk: &DiskOpen, info: &FileRenameInformation) -> Result<
         return Err(NtStatus::OBJECT_NAME_INVALID);
     }
     let root = cx.disk_root()?;
+    // Respell the target's directories as they exist on disk; the leaf keeps the client's
+    // spelling, so a rename that only changes case works.
+    let target = match (target.parent(), target.leaf()) {
+        (Some(parent), Some(leaf)) => resolve_case(root, &parent).join(leaf)?,
+        _ => target,
+    };
     let from = disk.path();
     file::rename(
         root,
