@@ -4,6 +4,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rasn::types::OctetString;
+use zeroize::Zeroize;
+
 use super::keys;
 use super::replay::ReplayCache;
 use crate::asn1::kerberos::{
@@ -88,6 +91,15 @@ fn principal(name: &PrincipalName, realm: &Realm) -> String {
 /// An enctype we implement and the configuration allows.
 fn allowed(cfg: &AcceptorConfig, n: i32) -> Option<Enctype> {
     Enctype::from_i32(n).filter(|e| cfg.allow_rc4 || *e != Enctype::Rc4Hmac)
+}
+
+/// Wipe a decoded key's bytes (rasn holds them in a `Bytes`, which has no zeroize-on-drop).
+fn wipe(k: &mut EncryptionKey) {
+    let bytes: bytes::Bytes =
+        std::mem::replace(&mut k.keyvalue, OctetString::from_static(b"")).into();
+    if let Ok(mut unique) = bytes.try_into_mut() {
+        unique.as_mut().zeroize();
+    }
 }
 
 fn key_from(cfg: &AcceptorConfig, k: &EncryptionKey, spn: &str) -> Result<Key, AuthError> {
@@ -193,12 +205,18 @@ pub fn verify_ap_req(
     let auth_plain = ticket_key
         .decrypt(usage::AP_REQ_AUTHENTICATOR, &req.authenticator.cipher)
         .map_err(|_| reject(AuthError::AuthenticatorIntegrity { spn: spn.clone() }))?;
-    let auth: Authenticator = crate::asn1::decode(&auth_plain).map_err(|e| {
+    let mut auth: Authenticator = crate::asn1::decode(&auth_plain).map_err(|e| {
         reject(AuthError::Malformed {
             what: "Authenticator",
             detail: e.to_string(),
         })
     })?;
+    // Take the initiator subkey out now so its decoded bytes are wiped on every path.
+    let subkey = auth.subkey.as_mut().map(|sk| {
+        let k = key_from(cfg, sk, &spn);
+        wipe(sk);
+        k
+    });
     let client_time = Some((auth.ctime, auth.cusec));
     let reject = |error: AuthError| {
         Box::new(Rejection {
@@ -257,8 +275,8 @@ pub fn verify_ap_req(
         return Err(reject(AuthError::Replay { client, spn }));
     }
 
-    let session_key = match &auth.subkey {
-        Some(sk) => key_from(cfg, sk, &spn).map_err(reject)?,
+    let session_key = match subkey {
+        Some(k) => k.map_err(reject)?,
         None => ticket_key.clone(),
     };
     // APOptions bit 2: mutual-required.
