@@ -122,6 +122,10 @@ fn patterns_are_case_insensitive_with_dos_wildcards() {
     assert_eq!(q("*.txt").unwrap(), ["A.TXT", "b.txt"]);
     assert_eq!(q("?.TxT").unwrap(), ["A.TXT", "b.txt"]);
     assert_eq!(q("B.TXT").unwrap(), ["b.txt"]);
+    assert_eq!(q("b.txt").unwrap(), ["b.txt"], "exact literal");
+    assert_eq!(q(".").unwrap(), ["."]);
+    assert_eq!(q("missing.txt").unwrap_err(), NtStatus::NO_SUCH_FILE);
+
     assert_eq!(
         q("<\"*").unwrap().len(),
         8,

@@ -10,7 +10,7 @@
 //! confinement.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::AsFd;
 
 use rustix::fs::{Mode, OFlags};
 
@@ -30,7 +30,7 @@ fn exists(root: &DiskRoot, path: &RelPath) -> bool {
 }
 
 /// The entry of directory `dir` equal to `name` ignoring case, if any.
-fn find_folded(dir: &OwnedFd, name: &str) -> io::Result<Option<String>> {
+pub fn find_folded<Fd: AsFd>(dir: Fd, name: &str) -> io::Result<Option<String>> {
     let mut d = rustix::fs::Dir::read_from(dir)?;
     let mut seen = 0usize;
     while let Some(entry) = d.read() {

@@ -44,6 +44,19 @@ fn sort_key(name: &str) -> String {
 impl Enumeration {
     /// Starts an enumeration of the open directory `dir` (reached by `dir_path`).
     pub fn start(dir: &File, pattern: Pattern) -> io::Result<Self> {
+        if let Some(name) = pattern.literal() {
+            // One name asked for (clients do this to stat a single file): look it up instead
+            // of reading the whole directory; case-insensitively, like every lookup.
+            let names = match name {
+                "." | ".." => vec![name.to_owned()],
+                _ => find_entry(dir, name)?.into_iter().collect(),
+            };
+            return Ok(Self {
+                names,
+                pos: 0,
+                pattern,
+            });
+        }
         let mut names = Vec::new();
         let mut d = rustix::fs::Dir::read_from(dir)?;
         while let Some(entry) = d.read() {
@@ -113,6 +126,19 @@ impl Enumeration {
     /// Consumes the entry last returned by [`Enumeration::peek`].
     pub fn advance(&mut self) {
         self.pos = self.pos.saturating_add(1);
+    }
+}
+
+/// The entry of `dir` named `name`: exactly, else ignoring case; `None` if there is none (or the
+/// name is not a valid component).
+fn find_entry(dir: &File, name: &str) -> io::Result<Option<String>> {
+    if validate_component(name).is_err() {
+        return Ok(None);
+    }
+    match FileMeta::at(dir, name) {
+        Ok(_) => Ok(Some(name.to_owned())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => super::case::find_folded(dir, name),
+        Err(e) => Err(e),
     }
 }
 

@@ -17,6 +17,8 @@ pub const MAX_PATTERN_CHARS: usize = 512;
 pub struct Pattern {
     /// Upper-cased pattern characters; `None` means "match everything" (`*` or empty).
     chars: Option<Vec<char>>,
+    /// The pattern as given, when it has no wildcard (it names one entry).
+    literal: Option<String>,
 }
 
 pub(crate) fn fold(c: char) -> char {
@@ -37,18 +39,21 @@ impl Pattern {
             return Err(NtStatus::OBJECT_NAME_INVALID);
         }
         if pattern.is_empty() || pattern == "*" {
-            return Ok(Self { chars: None });
+            return Ok(Self {
+                chars: None,
+                literal: None,
+            });
         }
+        let is_literal = !pattern.contains(['*', '?', '<', '>', '"']);
         Ok(Self {
             chars: Some(pattern.chars().map(fold).collect()),
+            literal: is_literal.then(|| pattern.to_owned()),
         })
     }
 
-    /// True if the pattern has no wildcard: it names at most one entry.
-    pub fn is_literal(&self) -> bool {
-        self.chars
-            .as_ref()
-            .is_some_and(|p| !p.iter().any(|c| matches!(c, '*' | '?' | '<' | '>' | '"')))
+    /// The name this pattern matches when it has no wildcard (as the client spelled it).
+    pub fn literal(&self) -> Option<&str> {
+        self.literal.as_deref()
     }
 
     /// Does `name` match?
@@ -149,9 +154,10 @@ mod tests {
 
     #[test]
     fn literal_and_invalid() {
-        assert!(Pattern::new("a.txt").unwrap().is_literal());
-        assert!(!Pattern::new("a*.txt").unwrap().is_literal());
-        assert!(!Pattern::new("*").unwrap().is_literal());
+        assert_eq!(Pattern::new("a.txt").unwrap().literal(), Some("a.txt"));
+        assert_eq!(Pattern::new("a*.txt").unwrap().literal(), None);
+        assert_eq!(Pattern::new("*").unwrap().literal(), None);
+        assert_eq!(Pattern::new("").unwrap().literal(), None);
         assert_eq!(Pattern::new("a\\b"), Err(NtStatus::OBJECT_NAME_INVALID));
         assert_eq!(
             Pattern::new(&"*".repeat(2000)),
