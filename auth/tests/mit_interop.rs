@@ -492,6 +492,83 @@ fn mit_interop() {
         }
     }
 
+    // The full RFC 4178 MIC exchange with real MIT tokens: SPNEGO lists NTLMSSP first, so we
+    // answer request-mic, then AP-REP + our MIC (MIT must verify it), then MIT's MIC.
+    {
+        use rasn::types::{ObjectIdentifier, OctetString};
+        use rsmbd_auth::asn1::spnego::{NegState, NegTokenInit, NegTokenResp, NegotiationToken};
+        let oid = |a: &[u32]| ObjectIdentifier::new(a.to_vec()).unwrap();
+        let mech_types = vec![oid(gss::oid::NTLMSSP_ARCS), oid(gss::oid::KRB5_ARCS)];
+        let mech_types_der = rasn::der::encode(&mech_types).unwrap();
+        let init = NegotiationToken::NegTokenInit(NegTokenInit {
+            mech_types,
+            req_flags: None,
+            mech_token: Some(OctetString::from_static(b"NTLMSSP\0\x01\0\0\0")),
+            mech_list_mic: None,
+        });
+        let resp = |token: Option<Vec<u8>>, mic: Option<Vec<u8>>| {
+            rasn::der::encode(&NegotiationToken::NegTokenResp(NegTokenResp {
+                neg_state: None,
+                supported_mech: None,
+                response_token: token.map(OctetString::from),
+                mech_list_mic: mic.map(OctetString::from),
+            }))
+            .unwrap()
+        };
+        let decode = |out: &[u8]| match rasn::ber::decode::<NegotiationToken>(out).unwrap() {
+            NegotiationToken::NegTokenResp(r) => r,
+            other => panic!("{other:?}"),
+        };
+        let mut acc = Acceptor::new(
+            Arc::new(AcceptorConfig::new(kt.clone())),
+            Arc::new(ReplayCache::new()),
+        );
+        let leg1 = acc.step(
+            &gss::wrap(gss::oid::SPNEGO, &rasn::der::encode(&init).unwrap()),
+            SystemTime::now(),
+        );
+        let Step::Continue { output } = leg1 else {
+            panic!("leg 1: {leg1:?}")
+        };
+        assert_eq!(decode(&output).neg_state, Some(NegState::RequestMic));
+        let mut ini = Initiator::start(&realm, 0, krb5, "smb19.example.test");
+        let (ap_req, _) = ini.token().unwrap();
+        let leg2 = acc.step(&resp(Some(ap_req), None), SystemTime::now());
+        let Step::Continue { output } = leg2 else {
+            panic!("leg 2: {leg2:?}")
+        };
+        let r = decode(&output);
+        ini.send(format!("REPLY {} 1", hx(&r.response_token.unwrap())));
+        assert!(ini.token().unwrap().1, "MIT completes on our AP-REP");
+        let mit_key = unhex(&ini.line()[1]);
+        ini.send(format!(
+            "VERIFY {} {}",
+            hex::encode(&mech_types_der),
+            hex::encode(r.mech_list_mic.unwrap())
+        ));
+        let l = ini.line();
+        if l.first().map(String::as_str) == Some("OK") {
+            passed += 1;
+        } else {
+            failures.push(format!("MIT refused our mechListMIC: {l:?}"));
+        }
+        ini.send(format!("SIGN {}", hex::encode(&mech_types_der)));
+        let client_mic = unhex(&ini.line()[1]);
+        match acc.step(&resp(None, Some(client_mic)), SystemTime::now()) {
+            Step::Done { output, session }
+                if session.session_key.as_bytes() == mit_key.as_slice() =>
+            {
+                assert_eq!(decode(&output).neg_state, Some(NegState::AcceptCompleted));
+                println!(
+                    "3-leg SPNEGO mechListMIC exchange with MIT tokens (enctype {}): ok",
+                    session.session_enctype
+                );
+                passed += 1;
+            }
+            other => failures.push(format!("leg 3 with MIT's MIC: {other:?}")),
+        }
+    }
+
     // An RC4 ticket from MIT is refused when RC4 is not enabled (the default).
     {
         let mut acc = Acceptor::new(
