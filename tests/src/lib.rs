@@ -4,6 +4,8 @@
 //! a few go over real TCP on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod kdc;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -131,21 +133,41 @@ impl Answer {
     }
 }
 
+/// Splits one reply message into its compound members.
+pub fn answers(msg: &[u8]) -> Vec<Answer> {
+    rsmbd_protocol::split_compound(msg)
+        .map(|m| {
+            let m = m.unwrap();
+            Answer {
+                header: Header::decode(m).unwrap(),
+                raw: m.to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// Feeds one frame; returns every message sent back (each a list of compound members).
+pub fn exchange_messages(
+    conn: &mut Connection,
+    frame: &[u8],
+) -> Result<Vec<Vec<Answer>>, Disconnect> {
+    let mut buf = frame.to_vec();
+    Ok(conn
+        .handle_message(&mut buf)?
+        .iter()
+        .map(|m| answers(m))
+        .collect())
+}
+
 /// Feeds one frame; returns the answers (one per compound member) or the disconnect.
 pub fn exchange(conn: &mut Connection, frame: &[u8]) -> Result<Vec<Answer>, Disconnect> {
-    let mut buf = frame.to_vec();
-    let Some(out) = conn.handle_message(&mut buf)? else {
-        return Ok(Vec::new());
-    };
-    let mut answers = Vec::new();
-    for member in rsmbd_protocol::split_compound(&out) {
-        let member = member.unwrap();
-        answers.push(Answer {
-            header: Header::decode(member).unwrap(),
-            raw: member.to_vec(),
-        });
-    }
-    Ok(answers)
+    let mut messages = exchange_messages(conn, frame)?;
+    assert!(
+        messages.len() <= 1,
+        "one reply message expected, got {}",
+        messages.len()
+    );
+    Ok(messages.pop().unwrap_or_default())
 }
 
 /// Feeds one single-message frame and expects exactly one answer.

@@ -149,6 +149,7 @@ pub fn dispatch(
             // 3.3.5.6: close everything, then answer (signed with the key still in hand).
             session.close_all();
             conn.sessions.remove(&session_id);
+            conn.pending.forget_session(session_id);
             tracing::info!(target: "rsmbd::session", "logoff client={} session_id={session_id:#x} principal={}", conn.peer, session.identity().principal);
             return Ok(finish(
                 Ok((NtStatus::SUCCESS, Response::Logoff(Default::default()))),
@@ -201,6 +202,29 @@ pub fn dispatch(
         _ => None,
     };
     Ok(finish(result, None, new_file))
+}
+
+/// Runs a waiting request again (3.3.4.2): the session, tree and open are looked up afresh,
+/// since any of them may have gone while it waited.
+pub(super) fn rerun(
+    conn: &Connection,
+    op: &super::pending::PendingOp,
+) -> Result<(NtStatus, Response<'static>), NtStatus> {
+    let Some(SessionState::Valid(valid)) = conn.sessions.get(&op.header.session_id) else {
+        return Err(NtStatus::USER_SESSION_DELETED);
+    };
+    let tree = valid
+        .share
+        .tree(op.header.tree_id())
+        .ok_or(NtStatus::NETWORK_NAME_DELETED)?;
+    let mut request = Request::decode(op.header.command, Message::new(&op.request))
+        .map_err(|_| NtStatus::INVALID_PARAMETER)?;
+    substitute_file_id(&mut request, op.inherited_file);
+    let cx = TreeCx {
+        session: valid.share.clone(),
+        tree,
+    };
+    run_blocking(|| tree_command(&cx, &request))
 }
 
 /// Runs a tree-scoped command in the share layer.

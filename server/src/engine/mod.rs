@@ -17,6 +17,7 @@ pub mod credits;
 pub mod dispatch;
 pub mod framing;
 pub mod negotiate;
+pub mod pending;
 pub mod session_setup;
 pub mod validate_negotiate;
 
@@ -36,6 +37,7 @@ use compound::ResponsePart;
 use context::ServerContext;
 use credits::CreditWindow;
 use negotiate::Negotiated;
+use pending::{PendingOp, PendingTable};
 use session_setup::{SessionState, Sessions};
 
 /// Why the connection must be closed. The reason is logged once by the caller.
@@ -62,6 +64,10 @@ pub struct Connection {
     preauth: PreauthHash,
     sessions: Sessions,
     credits: CreditWindow,
+    /// Requests that answered STATUS_PENDING and wait to complete (3.3.4.2).
+    pending: PendingTable,
+    /// Whole messages to send after the current reply (final async responses).
+    outbox: Vec<BytesMut>,
 }
 
 /// The state a related compound member inherits from the one before it
@@ -85,6 +91,8 @@ impl Connection {
             preauth: PreauthHash::default(),
             sessions: Sessions::new(),
             credits,
+            pending: PendingTable::default(),
+            outbox: Vec::new(),
         }
     }
 
@@ -99,8 +107,38 @@ impl Connection {
         self.negotiated.as_ref().map(|n| n.dialect)
     }
 
-    /// Handles one transport frame's payload; returns the payload to send back, if any.
-    pub fn handle_message(&mut self, msg: &mut [u8]) -> Result<Option<BytesMut>, Disconnect> {
+    /// Handles one transport frame's payload; returns the messages to send back, each in its
+    /// own transport frame: the reply to this frame (if any), then final responses of waiting
+    /// requests that completed meanwhile.
+    pub fn handle_message(&mut self, msg: &mut [u8]) -> Result<Vec<BytesMut>, Disconnect> {
+        let mut out = Vec::new();
+        if let Some(reply) = self.reply_to(msg)? {
+            out.push(reply);
+        }
+        out.append(&mut self.outbox);
+        out.extend(self.poll_pending());
+        Ok(out)
+    }
+
+    /// True while requests wait to complete: the caller should call [`Self::poll_pending`]
+    /// periodically.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Runs waiting requests again; returns the final responses of those that completed.
+    pub fn poll_pending(&mut self) -> Vec<BytesMut> {
+        let mut done = Vec::new();
+        for op in self.pending.take_all() {
+            match self.retry(&op) {
+                Some(part) => done.push(compound::assemble(&[part]).0),
+                None => self.pending.put_back(op),
+            }
+        }
+        done
+    }
+
+    fn reply_to(&mut self, msg: &mut [u8]) -> Result<Option<BytesMut>, Disconnect> {
         let now = SystemTime::now();
         if rsmbd_protocol::smb1::is_smb1(msg) {
             return self.handle_smb1_negotiate(msg, now).map(Some);
@@ -156,6 +194,7 @@ impl Connection {
 
     /// Connection lost: every session's opens are closed (delete-on-close runs).
     pub fn close(&mut self) {
+        self.pending = PendingTable::default();
         for (_, state) in self.sessions.drain() {
             if let SessionState::Valid(v) = state {
                 v.share.close_all();
@@ -234,8 +273,17 @@ impl Connection {
             inherited_file = prev.file_id;
         }
 
-        // Credits (3.3.5.2.3). CANCEL consumes none and gets no answer.
+        // Credits (3.3.5.2.3). CANCEL consumes none and gets no answer of its own; the request
+        // it names completes with STATUS_CANCELLED (3.3.5.16).
         if header.command == Command::CANCEL {
+            if let Some(op) = self.pending.take_for_cancel(
+                header.async_id(),
+                header.message_id,
+                header.session_id,
+            ) {
+                let part = self.final_part(&op, NtStatus::CANCELLED, dispatch::error_body());
+                self.outbox.push(compound::assemble(&[part]).0);
+            }
             return Ok(None);
         }
         let large_mtu = self.negotiated.as_ref().is_some_and(|n| {
@@ -267,8 +315,38 @@ impl Connection {
         }
 
         let raw_for_preauth = (header.command == Command::NEGOTIATE).then(|| member.to_vec());
-        let outcome =
+        let mut outcome =
             dispatch::dispatch(self, &mut header, member, is_related, inherited_file, now)?;
+        if outcome.status == NtStatus::PENDING {
+            // 3.3.4.2: answer now with an interim response, finish later.
+            let signed = header.flags.has(HeaderFlags::SIGNED);
+            match self
+                .pending
+                .insert(header, member.to_vec(), inherited_file, signed)
+            {
+                Some(async_id) => {
+                    let mut interim = self.response_header(&header, NtStatus::PENDING, is_related);
+                    interim.kind = HeaderKind::Async { async_id };
+                    let body = dispatch::error_body();
+                    let part = ResponsePart {
+                        header: interim,
+                        body,
+                        sign: None,
+                    };
+                    let next = Related {
+                        session_id: header.session_id,
+                        tree_id: header.tree_id(),
+                        file_id: inherited_file,
+                        status: NtStatus::PENDING,
+                    };
+                    return Ok(Some((part, None, next)));
+                }
+                None => {
+                    outcome.status = NtStatus::INSUFFICIENT_RESOURCES;
+                    outcome.body = dispatch::error_body();
+                }
+            }
+        }
         let mut post = None;
         if let Some(req) = raw_for_preauth
             && self.dialect() == Some(Dialect::SMB3_1_1)
@@ -342,6 +420,40 @@ impl Connection {
                 Some((v.keys.signing_algorithm, v.keys.signing_key.clone()))
             }
             _ => None,
+        }
+    }
+
+    /// Runs a waiting request again: `None` while it still waits.
+    fn retry(&mut self, op: &PendingOp) -> Option<ResponsePart> {
+        let (status, body) = match dispatch::rerun(self, op) {
+            Err(NtStatus::PENDING) => return None,
+            Ok((status, body)) => (status, body),
+            Err(status) => (status, dispatch::error_body()),
+        };
+        Some(self.final_part(op, status, body))
+    }
+
+    /// [MS-SMB2 3.3.4.3/3.3.4.4] The final response of an async request: AsyncId set,
+    /// CreditResponse 0 (the interim response granted the credits), signed like the request.
+    fn final_part(
+        &self,
+        op: &PendingOp,
+        status: NtStatus,
+        body: rsmbd_protocol::messages::Response<'static>,
+    ) -> ResponsePart {
+        let mut h = Header::response(op.header.command);
+        h.status = status;
+        h.message_id = op.header.message_id;
+        h.session_id = op.header.session_id;
+        h.kind = HeaderKind::Async {
+            async_id: op.async_id,
+        };
+        h.credit_charge = op.header.credit_charge;
+        h.credits = 0;
+        ResponsePart {
+            header: h,
+            body,
+            sign: self.signing_for(op.header.session_id, op.signed),
         }
     }
 

@@ -147,8 +147,9 @@ impl Pipe {
     /// Nothing queued → STATUS_PIPE_EMPTY. Windows and Samba keep such a READ pending on a
     /// blocking pipe until data arrives (Samba: `np_read_send` in `smbd_smb2_read_send`); an
     /// RPC pipe only produces data in answer to a write, so that READ could never complete.
-    /// This synchronous API answers like a non-blocking NPFS pipe instead (STATUS_PIPE_EMPTY,
-    /// Win32 ERROR_NO_DATA), which a correct client never sees.
+    /// This synchronous API answers like a non-blocking NPFS pipe (STATUS_PIPE_EMPTY, Win32
+    /// ERROR_NO_DATA); the READ handler turns that into a waiting (async) request, which a
+    /// later WRITE on the same pipe completes.
     pub fn read(&mut self, max: usize) -> Result<PipeRead, NtStatus> {
         let Some(front) = self.output.front() else {
             return Err(NtStatus::PIPE_EMPTY);
