@@ -193,13 +193,15 @@ pub fn verify_ap_req(
             },
         }));
     };
-    let enc: EncTicketPart = crate::asn1::decode(&plain).map_err(|e| {
+    let mut enc: EncTicketPart = crate::asn1::decode(&plain).map_err(|e| {
         reject(AuthError::Malformed {
             what: "EncTicketPart",
             detail: e.to_string(),
         })
     })?;
-    let ticket_key = key_from(cfg, &enc.key, &spn).map_err(reject)?;
+    let ticket_key = key_from(cfg, &enc.key, &spn);
+    wipe(&mut enc.key);
+    let ticket_key = ticket_key.map_err(reject)?;
 
     // 2. Decrypt the authenticator with the ticket session key (usage 11).
     let auth_plain = ticket_key
