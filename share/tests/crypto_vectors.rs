@@ -2,7 +2,7 @@
 //! (files in `tests/vectors/`, each naming its source).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use rsmbd_share::crypto::{KeyDialect, PreauthHash, SessionKeys, SigningAlgorithm};
+use rsmbd_share::crypto::{KeyDialect, PreauthHash, SessionKeys, SigningAlgorithm, signing};
 
 fn vector_file(name: &str) -> Vec<(String, Vec<u8>)> {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -106,4 +106,29 @@ fn smb2_signing_key_is_the_session_key_truncated() {
     );
     assert_eq!(&keys.signing_key[..], &gss[..16]);
     assert!(keys.dialect3.is_none());
+}
+
+#[test]
+fn smb311_aes_cmac_signatures_from_the_published_walkthrough() {
+    let v = vector_file("smb311_signing.txt");
+    let mut checked = 0;
+    for pair in v.chunks(2) {
+        let [(k, key), (m, msg)] = pair else {
+            panic!("key/msg pairs")
+        };
+        assert_eq!((k.as_str(), m.as_str()), ("key", "msg"));
+        let key: [u8; 16] = key.as_slice().try_into().unwrap();
+        let mut received = msg.clone();
+        assert!(
+            signing::verify(SigningAlgorithm::AesCmac, &key, &mut received),
+            "vector {checked} verifies"
+        );
+        // Signing the message with its signature zeroed reproduces the published signature.
+        let mut ours = msg.clone();
+        ours[48..64].fill(0);
+        signing::sign(SigningAlgorithm::AesCmac, &key, &mut ours);
+        assert_eq!(ours, *msg, "vector {checked} re-signs identically");
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
 }
