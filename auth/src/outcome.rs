@@ -100,8 +100,12 @@ pub struct Authenticated {
     pub session_enctype: i32,
     /// The session key.
     pub session_key: SessionKey,
-    /// Raw PAC bytes, if the ticket had one (not validated, never required).
+    /// Raw PAC bytes, if the ticket had one whose server signature did not fail (never required;
+    /// contents not parsed yet).
     pub pac: Option<Vec<u8>>,
+    /// MS-PAC §2.8.1 server signature: `Some(true)` verified with the service key, `Some(false)`
+    /// failed (the PAC was then dropped: log it), `None` no PAC or no checkable signature.
+    pub pac_server_signature: Option<bool>,
     /// Ticket end time: sessions should expire then.
     pub ticket_end: SystemTime,
 }

@@ -151,6 +151,7 @@ fn authenticated(acc: &Accepted, oid: &'static str) -> Authenticated {
         session_enctype: acc.session_key.enctype().number(),
         session_key: SessionKey::new(acc.session_key.as_bytes()),
         pac: acc.pac.clone(),
+        pac_server_signature: acc.pac_server_signature,
         ticket_end: acc.ticket_end,
     }
 }

@@ -759,3 +759,41 @@ fn negative_kvno_encoding_is_read_as_32_bits() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn pac_server_signature_checked_with_the_service_key() {
+    use rsmbd_auth::kerberos::pac::sign_minimal_pac;
+    let wrap = |pac: Vec<u8>| {
+        let inner: AuthorizationData = vec![AuthorizationDataEntry {
+            ad_type: 128,
+            ad_data: OctetString::from(pac),
+        }];
+        vec![AuthorizationDataEntry {
+            ad_type: 1,
+            ad_data: OctetString::from(rasn::der::encode(&inner).unwrap()),
+        }]
+    };
+    let key = service_key(Enctype::Aes256CtsHmacSha196, HOST, PASSWORD);
+    let good = sign_minimal_pac(&key, 16).unwrap();
+    let (s, _) = accept_one_leg(
+        &Mint {
+            auth_data: Some(wrap(good.clone())),
+            ..Mint::default()
+        },
+        oid::KRB5,
+        &[oid::KRB5_ARCS],
+    );
+    assert_eq!((s.pac, s.pac_server_signature), (Some(good), Some(true)));
+    // Signed with another key: the logon still succeeds, the PAC is dropped and flagged.
+    let other = service_key(Enctype::Aes256CtsHmacSha196, HOST, "someone-else");
+    let bad = sign_minimal_pac(&other, 16).unwrap();
+    let (s, _) = accept_one_leg(
+        &Mint {
+            auth_data: Some(wrap(bad)),
+            ..Mint::default()
+        },
+        oid::KRB5,
+        &[oid::KRB5_ARCS],
+    );
+    assert_eq!((s.pac, s.pac_server_signature), (None, Some(false)));
+}

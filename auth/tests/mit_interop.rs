@@ -427,14 +427,17 @@ fn mit_interop() {
             Ok((s, mit_key, _, _)) => {
                 let ok = s.session_key.as_bytes() == mit_key.as_slice()
                     && s.principal == format!("{}@{REALM}", USERS[u].0)
-                    && s.spn == format!("cifs/{host}@{REALM}");
+                    && s.spn == format!("cifs/{host}@{REALM}")
+                    // MIT ≥ 1.20 signs a minimal PAC; its server signature must verify.
+                    && s.pac_server_signature == Some(true);
                 println!(
-                    "{label}: {} (ticket {}, session {}, kvno {}, pac {} bytes)",
+                    "{label}: {} (ticket {}, session {}, kvno {}, pac {} bytes, pac server signature {:?})",
                     if ok { "ok" } else { "MISMATCH" },
                     s.ticket_enctype,
                     s.session_enctype,
                     s.kvno,
-                    s.pac.as_ref().map_or(0, Vec::len)
+                    s.pac.as_ref().map_or(0, Vec::len),
+                    s.pac_server_signature
                 );
                 if ok {
                     passed += 1

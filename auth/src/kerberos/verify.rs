@@ -34,8 +34,10 @@ pub struct Accepted {
     pub session_key: Key,
     /// The ticket session key (encrypts the AP-REP).
     pub ticket_session_key: Key,
-    /// Raw PAC, if any.
+    /// Raw PAC, if any (dropped when its server signature is wrong).
     pub pac: Option<Vec<u8>>,
+    /// MS-PAC §2.8.1 server signature check: `None` when absent or not checkable.
+    pub pac_server_signature: Option<bool>,
     /// Ticket end time.
     pub ticket_end: SystemTime,
     /// Authenticator ctime (echoed in the AP-REP).
@@ -169,14 +171,14 @@ pub fn verify_ap_req(
         };
         match key.decrypt(usage::TICKET, &ticket.enc_part.cipher) {
             Ok(plain) => {
-                found = Some((plain, c.entry.kvno, c.fallback));
+                found = Some((plain, c.entry.kvno, c.fallback, key));
                 break;
             }
             Err(CryptoError::Integrity | CryptoError::TooShort | CryptoError::BadKeyLength) => {}
             Err(e) => return Err(reject(AuthError::Internal(e.to_string()))),
         }
     }
-    let Some((plain, kvno, kvno_fallback)) = found else {
+    let Some((plain, kvno, kvno_fallback, service_key)) = found else {
         let kvno_known = tkt_kvno.is_some_and(|k| tried.contains(&k));
         return Err(reject(match tkt_kvno {
             Some(k) if !kvno_known => AuthError::BadKeyVersion {
@@ -281,6 +283,18 @@ pub fn verify_ap_req(
         Some(k) => k.map_err(reject)?,
         None => ticket_key.clone(),
     };
+    // A PAC is kept only when its server signature verifies or cannot be checked; it never
+    // decides the logon (R8).
+    let mut pac = enc
+        .authorization_data
+        .as_ref()
+        .and_then(super::pac::find_pac);
+    let pac_server_signature = pac
+        .as_deref()
+        .and_then(|p| super::pac::verify_server_signature(p, &service_key));
+    if pac_server_signature == Some(false) {
+        pac = None;
+    }
     // APOptions bit 2: mutual-required.
     let mutual = req.ap_options.get(2).is_some_and(|b| *b);
     Ok(Accepted {
@@ -291,10 +305,8 @@ pub fn verify_ap_req(
         ticket_enctype: etype_n,
         session_key,
         ticket_session_key: ticket_key,
-        pac: enc
-            .authorization_data
-            .as_ref()
-            .and_then(super::pac::find_pac),
+        pac,
+        pac_server_signature,
         ticket_end: to_system_time(&enc.endtime),
         ctime: auth.ctime,
         cusec: auth.cusec,
