@@ -28,6 +28,7 @@ pub fn derive(key: &[u8], label: &[u8], context: &[u8], out_len: usize) -> Zeroi
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
