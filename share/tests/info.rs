@@ -133,17 +133,8 @@ fn file_classes_decode_and_agree() {
             "{class:?}"
         );
     }
-    assert_eq!(
-        qi(
-            &cx,
-            id,
-            InfoType::FILE,
-            C::FileAlternateNameInformation.0,
-            64
-        )
-        .unwrap_err(),
-        NtStatus::NOT_SUPPORTED
-    );
+    let alt: FileNameInformation = file(&cx, id, C::FileAlternateNameInformation);
+    assert_eq!(alt.file_name, "F.TXT");
     assert_eq!(
         qi(&cx, id, InfoType::FILE, 0xEE, 64).unwrap_err(),
         NtStatus::INVALID_INFO_CLASS

@@ -13,6 +13,7 @@ pub mod meta;
 pub mod path;
 pub mod pattern;
 pub mod share_modes;
+pub mod short_name;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

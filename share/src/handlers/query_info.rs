@@ -300,9 +300,14 @@ fn file_info(
                 max,
             )
         }
-        // No 8.3 names are generated. NOT_SUPPORTED rather than Windows' OBJECT_NAME_NOT_FOUND:
-        // smbclient's `allinfo` tolerates only NOT_SUPPORTED / NOT_IMPLEMENTED here.
-        FileInformationClass::FileAlternateNameInformation => Err(NtStatus::NOT_SUPPORTED),
+        // A derived 8.3 name (see disk::short_name); the root has none.
+        FileInformationClass::FileAlternateNameInformation => match disk.path().leaf() {
+            Some(leaf) => {
+                let short = crate::disk::short_name::short_name(leaf);
+                fit(FileNameInformation { file_name: short }.to_bytes(), 4, max)
+            }
+            None => Err(NtStatus::OBJECT_NAME_NOT_FOUND),
+        },
         _ => Err(NtStatus::INVALID_INFO_CLASS),
     }
 }
