@@ -26,8 +26,9 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct DiskState {
     /// Where the open's entry is now (updated by rename).
     path: RelPath,
-    /// Open.DeleteOnClose / the file's DeletePending: delete the entry at close.
-    delete_pending: bool,
+    /// Open.DeleteOnClose (CREATE option): the file becomes delete-pending when this open
+    /// closes.
+    delete_on_close: bool,
 }
 
 /// A file or directory of a disk share.
@@ -58,7 +59,7 @@ impl DiskOpen {
             identity,
             state: Mutex::new(DiskState {
                 path,
-                delete_pending: delete_on_close,
+                delete_on_close,
             }),
             share_mode,
             enumeration: Mutex::new(None),
@@ -95,14 +96,14 @@ impl DiskOpen {
         lock(&self.state).path = path;
     }
 
-    /// Delete at close?
-    pub fn delete_pending(&self) -> bool {
-        lock(&self.state).delete_pending
+    /// Open.DeleteOnClose.
+    pub fn delete_on_close(&self) -> bool {
+        lock(&self.state).delete_on_close
     }
 
-    /// FileDispositionInformation.DeletePending.
-    pub fn set_delete_pending(&self, on: bool) {
-        lock(&self.state).delete_pending = on;
+    /// Sets Open.DeleteOnClose.
+    pub fn set_delete_on_close(&self, on: bool) {
+        lock(&self.state).delete_on_close = on;
     }
 
     /// The enumeration cursor (see the field's note on locking).
@@ -216,8 +217,9 @@ impl Open {
         }
     }
 
-    /// Closes the open (once; later calls do nothing): releases its byte-range locks and, if
-    /// delete is pending, deletes the entry ([MS-SMB2 3.3.5.10], [MS-FSA 2.1.5.4]). A directory
+    /// Closes the open (once; later calls do nothing): releases its byte-range locks and its
+    /// share-mode record; a delete-on-close open marks the file delete-pending; the last open of
+    /// a delete-pending file deletes the entry ([MS-SMB2 3.3.5.10], [MS-FSA 2.1.5.4]). A directory
     /// that is not empty by then is left in place. The file descriptor itself is closed when the
     /// last reference to the open is dropped.
     pub fn close(&self) {
@@ -228,14 +230,44 @@ impl Open {
         self.share
             .locks()
             .release_all(disk.key(), self.lock_owner());
-        if let (true, Some(root)) = (disk.delete_pending(), self.share.disk()) {
+        let table = self.share.share_modes();
+        let delete = match disk.share_mode {
+            Some(token) => {
+                if disk.delete_on_close() {
+                    table.set_delete_pending(disk.key(), true);
+                }
+                // Deleted when the file's last open closes, whichever that is.
+                table.release(token)
+            }
+            None => disk.delete_on_close(),
+        };
+        if let (true, Some(root)) = (delete, self.share.disk()) {
             let path = disk.path();
             if let Err(status) = crate::disk::file::unlink(root, &path, disk.identity()) {
                 tracing::debug!(path = %path.to_smb(), ?status, "delete on close failed");
             }
         }
-        if let Some(token) = disk.share_mode {
-            self.share.share_modes().release(token);
+    }
+
+    /// File.DeletePending of the open's file (a disk open without a share-mode record only
+    /// knows its own delete-on-close flag).
+    pub fn delete_pending(&self) -> bool {
+        match self.disk() {
+            Some(d) => match d.share_mode {
+                Some(_) => self.share.share_modes().delete_pending(d.key()),
+                None => d.delete_on_close(),
+            },
+            None => false,
+        }
+    }
+
+    /// FileDispositionInformation: sets or clears File.DeletePending.
+    pub fn set_delete_pending(&self, on: bool) {
+        if let Some(d) = self.disk() {
+            match d.share_mode {
+                Some(_) => self.share.share_modes().set_delete_pending(d.key(), on),
+                None => d.set_delete_on_close(on),
+            }
         }
     }
 

@@ -618,3 +618,44 @@ fn directory_with_open_files_below_cannot_be_renamed() {
     si(&cx, d, C::FileRenameInformation, rename_info("e", false)).unwrap();
     assert!(f.root().join("e/f").exists());
 }
+
+#[test]
+fn delete_pending_is_per_file_and_waits_for_the_last_open() {
+    let f = Fixture::new();
+    std::fs::write(f.root().join("shared"), b"x").unwrap();
+    let cx = f.tree();
+    let a = create(&cx, "shared", OPEN, 0, GENERIC_ALL).unwrap().file_id;
+    let b = create(&cx, "shared", OPEN, 0, GENERIC_READ)
+        .unwrap()
+        .file_id;
+    si(&cx, a, C::FileDispositionInformation, vec![1]).unwrap();
+    // Every open sees the file's DeletePending; new opens are refused.
+    let s: FileStandardInformation = file(&cx, b, C::FileStandardInformation);
+    assert!(s.delete_pending);
+    assert_eq!(
+        create(&cx, "shared", OPEN, 0, FILE_READ_ATTRIBUTES).unwrap_err(),
+        NtStatus::DELETE_PENDING
+    );
+    close(&cx, a).unwrap();
+    assert!(f.root().join("shared").exists(), "another open remains");
+    close(&cx, b).unwrap();
+    assert!(
+        !f.root().join("shared").exists(),
+        "the last close deleted it"
+    );
+
+    // The same through a delete-on-close open that closes first.
+    std::fs::write(f.root().join("doc"), b"x").unwrap();
+    let keep = create(&cx, "doc", OPEN, 0, GENERIC_READ).unwrap().file_id;
+    let doc = create(&cx, "doc", OPEN, DELETE_ON_CLOSE, GENERIC_ALL)
+        .unwrap()
+        .file_id;
+    close(&cx, doc).unwrap();
+    assert!(f.root().join("doc").exists());
+    assert_eq!(
+        create(&cx, "doc", OPEN, 0, GENERIC_READ).unwrap_err(),
+        NtStatus::DELETE_PENDING
+    );
+    close(&cx, keep).unwrap();
+    assert!(!f.root().join("doc").exists());
+}

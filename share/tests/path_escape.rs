@@ -153,12 +153,7 @@ fn directory_swapped_for_a_symlink_between_requests() {
     // ...and the handle opened before the swap still refers to the file inside.
     assert_eq!(read(&cx, h.file_id, 0, 10).unwrap(), b"mine");
     // Delete-on-close through the stale path must not delete outside/secret.
-    f.session
-        .open(h.file_id)
-        .unwrap()
-        .disk()
-        .unwrap()
-        .set_delete_pending(true);
+    f.session.open(h.file_id).unwrap().set_delete_pending(true);
     close(&cx, h.file_id).unwrap();
     assert_eq!(
         std::fs::read(f.dir.path().join("outside/secret")).unwrap(),

@@ -5,6 +5,10 @@
 //! FILE_SHARE_READ, write (FILE_WRITE_DATA, FILE_APPEND_DATA) against FILE_SHARE_WRITE, and
 //! DELETE against FILE_SHARE_DELETE. An open with none of them (attributes only) never
 //! conflicts. The table is in process: host processes are not affected.
+//!
+//! The same per-file record carries File.DeletePending ([MS-FSA 2.1.5.4], 2.1.5.15.3): once
+//! set, new opens fail with `DELETE_PENDING`, and the file is deleted when its *last* open
+//! closes, not when the open that asked for it does.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -51,10 +55,17 @@ fn conflicts(existing: &Entry, access: u32, share: u32) -> bool {
     })
 }
 
-/// The share modes of the open files of one share.
+/// One open file: its opens and whether it is to be deleted.
+#[derive(Debug, Default)]
+struct FileRecord {
+    entries: Vec<Entry>,
+    delete_pending: bool,
+}
+
+/// The share modes (and delete-pending state) of the open files of one share.
 #[derive(Debug, Default)]
 pub struct ShareModeTable {
-    files: Mutex<HashMap<FileKey, Vec<Entry>>>,
+    files: Mutex<HashMap<FileKey, FileRecord>>,
     next_token: AtomicU64,
 }
 
@@ -71,8 +82,14 @@ impl ShareModeTable {
         Self::default()
     }
 
+    fn files(&self) -> std::sync::MutexGuard<'_, HashMap<FileKey, FileRecord>> {
+        // Every update is a push, a retain or a flag store: a poisoned map is still consistent.
+        self.files.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Checks a new open of `file` against the opens already registered and, if it is
-    /// compatible, registers it. A conflict is `SHARING_VIOLATION`.
+    /// compatible, registers it. A conflict is `SHARING_VIOLATION`; a file whose delete is
+    /// pending is `DELETE_PENDING`.
     pub fn acquire(
         &self,
         file: FileKey,
@@ -80,15 +97,15 @@ impl ShareModeTable {
         share: u32,
     ) -> Result<ShareModeToken, NtStatus> {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
-        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
-        let entries = files.entry(file).or_default();
-        if entries.iter().any(|e| conflicts(e, access, share)) {
-            if entries.is_empty() {
-                files.remove(&file);
-            }
+        let mut files = self.files();
+        let record = files.entry(file).or_default();
+        if record.delete_pending {
+            return Err(NtStatus::DELETE_PENDING);
+        }
+        if record.entries.iter().any(|e| conflicts(e, access, share)) {
             return Err(NtStatus::SHARING_VIOLATION);
         }
-        entries.push(Entry {
+        record.entries.push(Entry {
             token,
             access,
             share,
@@ -96,15 +113,33 @@ impl ShareModeTable {
         Ok(ShareModeToken { file, token })
     }
 
-    /// Forgets a registration (CLOSE).
-    pub fn release(&self, t: ShareModeToken) {
-        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entries) = files.get_mut(&t.file) {
-            entries.retain(|e| e.token != t.token);
-            if entries.is_empty() {
-                files.remove(&t.file);
-            }
+    /// Sets or clears File.DeletePending (FileDispositionInformation, or a delete-on-close
+    /// open closing). Only files with a registered open have a record.
+    pub fn set_delete_pending(&self, file: FileKey, on: bool) {
+        if let Some(record) = self.files().get_mut(&file) {
+            record.delete_pending = on;
         }
+    }
+
+    /// File.DeletePending.
+    pub fn delete_pending(&self, file: FileKey) -> bool {
+        self.files().get(&file).is_some_and(|r| r.delete_pending)
+    }
+
+    /// Forgets a registration (CLOSE). Returns true if that was the file's last open and its
+    /// delete is pending: the caller then deletes it.
+    pub fn release(&self, t: ShareModeToken) -> bool {
+        let mut files = self.files();
+        let Some(record) = files.get_mut(&t.file) else {
+            return false;
+        };
+        record.entries.retain(|e| e.token != t.token);
+        if !record.entries.is_empty() {
+            return false;
+        }
+        let delete = record.delete_pending;
+        files.remove(&t.file);
+        delete
     }
 }
 
@@ -177,6 +212,23 @@ mod tests {
         t.release(r2);
         t.acquire(F, FILE_WRITE_DATA | DELETE, 0).unwrap();
         assert_eq!(t.acquire(F, DELETE, 7), Err(NtStatus::SHARING_VIOLATION));
+    }
+
+    #[test]
+    fn delete_pending_blocks_new_opens_and_waits_for_the_last_close() {
+        let t = ShareModeTable::new();
+        let a = t.acquire(F, DELETE, 7).unwrap();
+        let b = t.acquire(F, FILE_READ_DATA, 7).unwrap();
+        t.set_delete_pending(F, true);
+        assert!(t.delete_pending(F));
+        assert_eq!(t.acquire(F, 0x80, 7), Err(NtStatus::DELETE_PENDING));
+        assert!(!t.release(a), "another open remains");
+        assert!(t.release(b), "last close deletes");
+        assert!(!t.delete_pending(F));
+        let c = t.acquire(F, FILE_READ_DATA, 7).unwrap();
+        t.set_delete_pending(F, true);
+        t.set_delete_pending(F, false);
+        assert!(!t.release(c));
     }
 
     #[test]

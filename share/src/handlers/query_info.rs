@@ -133,12 +133,12 @@ fn basic(m: &FileMeta) -> FileBasicInformation {
     }
 }
 
-fn standard(m: &FileMeta, disk: &DiskOpen) -> FileStandardInformation {
+fn standard(m: &FileMeta, open: &Open) -> FileStandardInformation {
     FileStandardInformation {
         allocation_size: m.allocation_size,
         end_of_file: m.end_of_file,
         number_of_links: m.nlink,
-        delete_pending: disk.delete_pending(),
+        delete_pending: open.delete_pending(),
         directory: m.is_dir,
     }
 }
@@ -165,7 +165,7 @@ fn file_info(
     let full_name = format!("\\{}", disk.path().to_smb());
     match class {
         FileInformationClass::FileBasicInformation => fixed(basic(m).to_bytes(), max),
-        FileInformationClass::FileStandardInformation => fixed(standard(m, disk).to_bytes(), max),
+        FileInformationClass::FileStandardInformation => fixed(standard(m, open).to_bytes(), max),
         FileInformationClass::FileInternalInformation => fixed(
             FileInternalInformation {
                 index_number: m.file_id,
@@ -222,7 +222,7 @@ fn file_info(
         FileInformationClass::FileAllInformation => {
             let all = FileAllInformation {
                 basic: basic(m),
-                standard: standard(m, disk),
+                standard: standard(m, open),
                 internal: FileInternalInformation {
                     index_number: m.file_id,
                 },

@@ -87,12 +87,13 @@ pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoRes
         FileInformationClass::FileDispositionInformation => {
             let info = FileDispositionInformation::decode(buf).map_err(decode_err)?;
             need(&open, DELETE)?;
-            set_disposition(disk, info.delete_pending, false)?;
+            set_disposition(&open, disk, info.delete_pending, false)?;
         }
         FileInformationClass::FileDispositionInformationEx => {
             let flags = read_u32(buf)?;
             need(&open, DELETE)?;
             set_disposition(
+                &open,
                 disk,
                 flags & FILE_DISPOSITION_DELETE != 0,
                 flags & FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE != 0,
@@ -183,9 +184,14 @@ fn rename(cx: &TreeCx, disk: &DiskOpen, info: &FileRenameInformation) -> Result<
     Ok(())
 }
 
-/// FileDispositionInformation ([MS-FSA 2.1.5.15.3]): marks the open's file for deletion at
-/// close (or clears the mark).
-fn set_disposition(disk: &DiskOpen, delete: bool, ignore_read_only: bool) -> Result<(), NtStatus> {
+/// FileDispositionInformation ([MS-FSA 2.1.5.15.3]): marks the file for deletion when its last
+/// open closes (or clears the mark); meanwhile new opens get DELETE_PENDING.
+fn set_disposition(
+    open: &Open,
+    disk: &DiskOpen,
+    delete: bool,
+    ignore_read_only: bool,
+) -> Result<(), NtStatus> {
     if delete {
         if disk.path().is_root() {
             return Err(NtStatus::ACCESS_DENIED);
@@ -198,6 +204,6 @@ fn set_disposition(disk: &DiskOpen, delete: bool, ignore_read_only: bool) -> Res
             return Err(NtStatus::DIRECTORY_NOT_EMPTY);
         }
     }
-    disk.set_delete_pending(delete);
+    open.set_delete_pending(delete);
     Ok(())
 }
