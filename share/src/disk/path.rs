@@ -194,6 +194,8 @@ pub fn open_beneath_openat2(
     loop {
         match rustix::fs::openat2(root, path.to_host(), flags, mode, resolve) {
             Err(rustix::io::Errno::AGAIN) if tries < 8 => tries += 1,
+            // Still racing after several tries: treat it as the escape attempt it may be.
+            Err(rustix::io::Errno::AGAIN) => return Err(io::Error::from(rustix::io::Errno::XDEV)),
             other => return other.map_err(io::Error::from),
         }
     }
