@@ -2,6 +2,7 @@
 //! Microsoft's published vectors (`share/tests/crypto_vectors.rs`). The connection pipeline in
 //! `server` is the only caller; handlers and backends never see a key.
 
+pub mod encryption;
 pub mod kdf;
 pub mod keys;
 pub mod preauth;
