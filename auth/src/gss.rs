@@ -111,6 +111,35 @@ pub fn unwrap(token: &[u8]) -> Result<(&[u8], &[u8]), GssError> {
     Ok((oid, inner))
 }
 
+/// Dotted form of DER OID content bytes (X.690 §8.19), for logs; "?" parts for malformed arcs.
+pub fn oid_to_dotted(der: &[u8]) -> String {
+    let mut arcs: Vec<String> = Vec::new();
+    let mut acc: u64 = 0;
+    let mut first = true;
+    for b in der {
+        acc = match acc.checked_mul(128) {
+            Some(v) => v | u64::from(b & 0x7f),
+            None => return format!("{}.?", arcs.join(".")),
+        };
+        if b & 0x80 == 0 {
+            if first {
+                let (x, y) = match acc {
+                    0..=39 => (0, acc),
+                    40..=79 => (1, acc - 40),
+                    _ => (2, acc - 80),
+                };
+                arcs.push(x.to_string());
+                arcs.push(y.to_string());
+                first = false;
+            } else {
+                arcs.push(acc.to_string());
+            }
+            acc = 0;
+        }
+    }
+    arcs.join(".")
+}
+
 /// RFC 4121 §4.1: wrap a krb5 message with the standard krb5 OID and a TOK_ID.
 pub fn wrap_krb5(tok_id: [u8; 2], msg: &[u8]) -> Vec<u8> {
     let mut inner = tok_id.to_vec();
@@ -140,6 +169,15 @@ mod tests {
             assert_eq!(id, TOK_AP_REQ);
             assert_eq!(msg, &inner[..]);
         }
+    }
+
+    #[test]
+    fn oids_print_dotted() {
+        assert_eq!(oid_to_dotted(oid::KRB5), oid::KRB5_STR);
+        assert_eq!(oid_to_dotted(oid::MS_KRB5), oid::MS_KRB5_STR);
+        assert_eq!(oid_to_dotted(oid::NTLMSSP), oid::NTLMSSP_STR);
+        assert_eq!(oid_to_dotted(oid::SPNEGO), oid::SPNEGO_STR);
+        let _ = oid_to_dotted(&[0xff; 40]);
     }
 
     #[test]

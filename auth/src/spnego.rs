@@ -211,14 +211,9 @@ impl Acceptor {
                 return self.raw_krb5(m, input, now);
             }
             Ok((m, _)) => {
-                let name = if m == oid::NTLMSSP {
-                    oid::NTLMSSP_STR.to_string()
-                } else {
-                    format!("{m:02x?}")
-                };
                 return refused(
                     AuthError::UnsupportedMechanism {
-                        offered: vec![name],
+                        offered: vec![gss::oid_to_dotted(m)],
                     },
                     None,
                 );
