@@ -88,6 +88,64 @@ fn pipe_transceive_carries_a_dcerpc_bind() {
     close(&cx, p2.file_id).unwrap();
 }
 
+fn pipe_wait_input(name: &str) -> Vec<u8> {
+    let n = rsmbd_protocol::codec::string_to_utf16le(name);
+    let mut v = 0u64.to_le_bytes().to_vec();
+    v.extend_from_slice(&(n.len() as u32).to_le_bytes());
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(&n);
+    v
+}
+
+#[test]
+fn pipe_wait_on_ipc() {
+    let f = Fixture::new();
+    let cx = f.connect("IPC$").unwrap();
+    let any = FileId::new(u64::MAX, u64::MAX);
+    let (status, _) = ioctl(
+        &cx,
+        FsctlCode::PIPE_WAIT,
+        any,
+        pipe_wait_input("srvsvc"),
+        true,
+    )
+    .unwrap();
+    assert_eq!(status, NtStatus::SUCCESS);
+    assert_eq!(
+        ioctl(
+            &cx,
+            FsctlCode::PIPE_WAIT,
+            any,
+            pipe_wait_input("nope"),
+            true
+        )
+        .unwrap_err(),
+        NtStatus::OBJECT_NAME_NOT_FOUND
+    );
+    assert_eq!(
+        ioctl(&cx, FsctlCode::PIPE_WAIT, any, vec![0; 5], true).unwrap_err(),
+        NtStatus::INVALID_PARAMETER
+    );
+    let mut lying = pipe_wait_input("srvsvc");
+    lying[8] = 200; // NameLength past the buffer
+    assert_eq!(
+        ioctl(&cx, FsctlCode::PIPE_WAIT, any, lying, true).unwrap_err(),
+        NtStatus::INVALID_PARAMETER
+    );
+    let disk = f.tree();
+    assert_eq!(
+        ioctl(
+            &disk,
+            FsctlCode::PIPE_WAIT,
+            any,
+            pipe_wait_input("srvsvc"),
+            true
+        )
+        .unwrap_err(),
+        NtStatus::INVALID_DEVICE_REQUEST
+    );
+}
+
 #[test]
 fn ioctl_refusals() {
     let f = Fixture::new();

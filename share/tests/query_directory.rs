@@ -101,7 +101,13 @@ fn every_class_lists_dot_entries_first_then_sorted_names() {
     );
     let sub = e.iter().find(|e| e.name == "sub").unwrap();
     assert_eq!(sub.file_attributes & 0x10, 0x10);
+    assert_eq!(b.short_name, "", "8.3 names need no short name");
     let hidden = e.iter().find(|e| e.name == ".hidden").unwrap();
+    assert!(
+        hidden.short_name.starts_with("HIDDE~"),
+        "{}",
+        hidden.short_name
+    );
     assert_eq!(hidden.file_attributes & 0x2, 0x2);
 }
 

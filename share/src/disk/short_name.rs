@@ -12,7 +12,8 @@ fn is_83_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'()-@^_`{}~".contains(c)
 }
 
-fn fits_83(name: &str) -> bool {
+/// True if `name` is already a valid 8.3 name (ignoring case).
+pub fn fits_83(name: &str) -> bool {
     let (base, ext) = match name.rsplit_once('.') {
         Some((b, e)) => (b, Some(e)),
         None => (name, None),

@@ -14,6 +14,7 @@ use super::{HandlerResult, Reply, TreeCx};
 use crate::disk::access::FILE_READ_DATA;
 use crate::disk::enumerate::{DirEntryInfo, Enumeration};
 use crate::disk::pattern::Pattern;
+use crate::disk::short_name::{fits_83, short_name};
 
 /// Largest output buffer we fill (the engine has checked MaxTransactSize first).
 pub const MAX_OUTPUT: u32 = 16 * 1024 * 1024;
@@ -46,7 +47,12 @@ fn to_dir_entry(info: DirEntryInfo) -> DirEntry {
         file_attributes: m.attributes,
         ea_size: 0,
         file_id: m.file_id,
-        short_name: String::new(),
+        // Like NTFS: a short name only for names that are not already 8.3.
+        short_name: if info.name == "." || info.name == ".." || fits_83(&info.name) {
+            String::new()
+        } else {
+            short_name(&info.name)
+        },
         name: info.name,
     }
 }
