@@ -24,7 +24,16 @@ pub const EMPTY_KEYTAB: [u8; 2] = [0x05, 0x02];
 
 /// A server context over `share_dir` with the given keytab.
 pub fn context(share_dir: &std::path::Path, keytab: &[u8]) -> Arc<ServerContext> {
-    let config = Config {
+    context_with(share_dir, keytab, |_| {})
+}
+
+/// Like [`context`], with the configuration adjusted by `tweak` first.
+pub fn context_with(
+    share_dir: &std::path::Path,
+    keytab: &[u8],
+    tweak: impl FnOnce(&mut Config),
+) -> Arc<ServerContext> {
+    let mut config = Config {
         keytab: Some("/unused".into()),
         shares: vec![ShareSection {
             name: "data".into(),
@@ -36,6 +45,7 @@ pub fn context(share_dir: &std::path::Path, keytab: &[u8]) -> Arc<ServerContext>
         }],
         ..Config::default()
     };
+    tweak(&mut config);
     config.validate().unwrap();
     let registry = ShareRegistry::new(
         config.server_name.clone(),

@@ -364,3 +364,143 @@ fn cancel_completes_a_waiting_read_with_status_cancelled() {
     );
     assert_eq!(echo.header.status, NtStatus::SUCCESS);
 }
+
+/// Encodes `members` as one related compound chain, each signed (MS-SMB2 3.2.4.1.4).
+fn related_chain(c: &mut Client, tree: u32, members: &[(Command, &dyn Encode)]) -> Vec<u8> {
+    let mut w = Writer::new();
+    let mut starts = Vec::new();
+    for (i, (command, body)) in members.iter().enumerate() {
+        let start = w.len();
+        starts.push(start);
+        w.start_message();
+        let mut flags = HeaderFlags::SIGNED;
+        if i > 0 {
+            flags |= HeaderFlags::RELATED_OPERATIONS;
+        }
+        let header = Header {
+            credit_charge: 1,
+            status: NtStatus::SUCCESS,
+            command: *command,
+            credits: 8,
+            flags: HeaderFlags(flags),
+            next_command: 0,
+            message_id: c.next_id,
+            kind: HeaderKind::Sync {
+                process_id: 0xFEFF,
+                tree_id: if i == 0 { tree } else { u32::MAX },
+            },
+            session_id: if i == 0 { c.session_id } else { u64::MAX },
+            signature: [0; 16],
+        };
+        c.next_id += 1;
+        header.encode(&mut w);
+        body.encode(&mut w);
+        if i + 1 < members.len() {
+            w.align(8);
+            let next = (w.len() - start) as u32;
+            w.patch_u32(start + 20, next);
+        }
+    }
+    let mut frame = w.as_slice().to_vec();
+    let ends: Vec<usize> = starts
+        .iter()
+        .skip(1)
+        .copied()
+        .chain([frame.len()])
+        .collect();
+    for (start, end) in starts.iter().zip(ends) {
+        signing::sign(
+            c.keys.signing_algorithm,
+            &c.keys.signing_key,
+            &mut frame[*start..end],
+        );
+    }
+    frame
+}
+
+#[test]
+fn a_related_compound_create_write_close_uses_the_new_handle() {
+    let (dir, ctx, kdc) = setup();
+    let mut c = logon(&ctx, &kdc);
+    let tree = tree_connect(&mut c, "data");
+    let create = CreateRequest {
+        impersonation_level: 2,
+        desired_access: 0x0012_019F,
+        share_access: 7,
+        create_disposition: 5,
+        name: rsmbd_protocol::codec::string_to_utf16le("compound.txt").into(),
+        ..Default::default()
+    };
+    // FileId all 0xFF: "the handle the previous member opened" (3.3.5.2.7.2).
+    let write = WriteRequest {
+        file_id: FileId::COMPOUND_PREVIOUS,
+        data: b"one frame".to_vec().into(),
+        ..Default::default()
+    };
+    let close = CloseRequest {
+        flags: 0,
+        file_id: FileId::COMPOUND_PREVIOUS,
+    };
+    let frame = related_chain(
+        &mut c,
+        tree,
+        &[
+            (Command::CREATE, &create),
+            (Command::WRITE, &write),
+            (Command::CLOSE, &close),
+        ],
+    );
+    let answers = exchange(&mut c.conn, &frame).unwrap();
+    assert_eq!(answers.len(), 3, "one response per member, in one compound");
+    for a in &answers {
+        assert_eq!(a.header.status, NtStatus::SUCCESS, "{:?}", a.header.command);
+        assert!(
+            a.header.flags.has(HeaderFlags::RELATED_OPERATIONS)
+                || a.header.command == Command::CREATE
+        );
+        c.assert_signed(a);
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("compound.txt")).unwrap(),
+        b"one frame"
+    );
+
+    // A related chain whose first member fails passes that failure down the chain.
+    let missing = CreateRequest {
+        create_disposition: 1,
+        name: rsmbd_protocol::codec::string_to_utf16le("nope.txt").into(),
+        ..create
+    };
+    let frame = related_chain(
+        &mut c,
+        tree,
+        &[(Command::CREATE, &missing), (Command::CLOSE, &close)],
+    );
+    let answers = exchange(&mut c.conn, &frame).unwrap();
+    assert_eq!(answers[0].header.status, NtStatus::OBJECT_NAME_NOT_FOUND);
+    assert_eq!(answers[1].header.status, NtStatus::OBJECT_NAME_NOT_FOUND);
+}
+
+#[test]
+fn require_signing_refuses_unsigned_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let kdc = TestKdc::new();
+    let ctx = context_with(dir.path(), &kdc.keytab_bytes(), |c| {
+        c.require_signing = true
+    });
+    let mut c = logon(&ctx, &kdc);
+    let tree = tree_connect(&mut c, "data");
+    let read = ReadRequest {
+        length: 10,
+        file_id: FileId::new(1, 1),
+        ..Default::default()
+    };
+    let msg = c.unsigned(Command::READ, tree, &read);
+    let a = one(&mut c.conn, &msg).unwrap();
+    assert_eq!(
+        a.header.status,
+        NtStatus::ACCESS_DENIED,
+        "unsigned request on a signing-required session"
+    );
+    c.assert_signed(&a);
+}
