@@ -142,6 +142,16 @@ export_keytab() {
     chmod 600 "$DIR/rsmbd.keytab"
 }
 
+# Session keys: MIT only offers a cifs/* ticket a session enctype the service has a long-term key
+# for, unless session_enctypes says otherwise. Allow all four AES enctypes (RFC 3962 and 8009) so
+# clients that ask for aes128 or the SHA-2 variants get them; the ticket itself stays aes256.
+set_session_enctypes() {
+    local spn
+    for spn in "${KEYTAB_SPNS[@]}"; do
+        kadmin "setstr $spn session_enctypes aes256-cts-hmac-sha1-96,aes128-cts-hmac-sha1-96,aes256-cts-hmac-sha384-192,aes128-cts-hmac-sha256-128"
+    done
+}
+
 # MIT >= 1.20 adds a minimal PAC to every service ticket; REALM_PAC=no removes it for cifs/*.
 set_pac() {
     local flag=-no_auth_data_required spn
@@ -204,6 +214,7 @@ export KRB5_CONFIG=$DIR/krb5.conf KRB5_KDC_PROFILE=$DIR/kdc.conf
 write_configs
 create_database
 export_keytab
+set_session_enctypes
 set_pac
 add_hosts
 start_kdc

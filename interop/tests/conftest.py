@@ -17,12 +17,23 @@ import pytest
 
 import harness
 from harness import HOSTS, INTEROP, REPO, Realm, RsmbdServer, SambaServer, SmbClient
+from known_gaps import gap_for
 
 TARGET = os.environ.get("RSMBD_TARGET", "rsmbd")
 
 
 def pytest_report_header(config):
     return f"interop target: {TARGET} (RSMBD_TARGET), CI={harness.in_ci()}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark rsmbd's known gaps (known_gaps.py) as strict xfail; they still run."""
+    if TARGET != "rsmbd":
+        return
+    for item in items:
+        reason = gap_for(item.nodeid)
+        if reason is not None:
+            item.add_marker(pytest.mark.xfail(reason=f"known rsmbd gap: {reason}", strict=True))
 
 
 @pytest.fixture(scope="session")

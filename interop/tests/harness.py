@@ -91,10 +91,10 @@ class Realm:
     def kdc_log(self) -> Path:
         return self.dir / "kdc.log"
 
-    def env(self, user: str | None = "alice") -> dict[str, str]:
+    def env(self, user: str | None = "alice", krb5_conf: Path | None = None) -> dict[str, str]:
         """Environment for a client process acting as `user` (None: no credentials cache)."""
         env = dict(os.environ)
-        env["KRB5_CONFIG"] = str(self.dir / "krb5.conf")
+        env["KRB5_CONFIG"] = str(krb5_conf or self.dir / "krb5.conf")
         env.pop("KRB5_KDC_PROFILE", None)
         if user is None:
             env["KRB5CCNAME"] = str(self.ccache_dir / "empty")
@@ -131,8 +131,23 @@ class Realm:
             subprocess.run(["bash", str(INTEROP / "realm.sh"), "--stop", str(self.dir)],
                            capture_output=True, timeout=60, check=False)
 
-    def kinit(self, user: str) -> None:
-        env = self.env(user)
+    def client_variant(self, user: str, name: str, libdefaults: str = "") -> dict[str, str]:
+        """Environment with a fresh ccache of its own (so no ticket from another test is reused)
+        and, if given, a krb5.conf with extra [libdefaults] lines."""
+        conf = None
+        if libdefaults:
+            conf = self.ccache_dir / f"krb5-{name}.conf"
+            base = (self.dir / "krb5.conf").read_text()
+            conf.write_text(base.replace("[libdefaults]\n", f"[libdefaults]\n    {libdefaults}\n", 1))
+        ccache = self.ccache_dir / f"{user}-{name}"
+        ccache.unlink(missing_ok=True)
+        env = self.env(user, krb5_conf=conf)
+        env["KRB5CCNAME"] = str(ccache)
+        self.kinit(user, env)
+        return env
+
+    def kinit(self, user: str, env: dict[str, str] | None = None) -> None:
+        env = env or self.env(user)
         res = subprocess.run(
             ["kinit", f"{user}@{REALM}"], input=self.passwords[user] + "\n",
             env=env, capture_output=True, text=True, timeout=60,
@@ -140,9 +155,12 @@ class Realm:
         if res.returncode != 0:
             pytest.fail(f"kinit {user} failed: {res.stderr}", pytrace=False)
 
-    def kvno(self, spn: str, user: str = "alice") -> int:
-        """Current kvno of `spn` as the KDC issues it (runs `kvno`, which also caches the ticket)."""
-        res = subprocess.run(["kvno", spn], env=self.env(user), capture_output=True, text=True, timeout=60)
+    def kvno(self, spn: str, user: str = "alice", env: dict[str, str] | None = None,
+             session_enctype: str | None = None) -> int:
+        """Current kvno of `spn` as the KDC issues it. Runs MIT's `kvno`, which also caches the
+        ticket, with a session key of `session_enctype` if given (`kvno -e`)."""
+        argv = ["kvno", *(["-e", session_enctype] if session_enctype else []), spn]
+        res = subprocess.run(argv, env=env or self.env(user), capture_output=True, text=True, timeout=60)
         m = re.search(r"kvno = (\d+)", res.stdout)
         if res.returncode != 0 or m is None:
             pytest.fail(f"kvno {spn} failed: {res.stdout}{res.stderr}", pytrace=False)
@@ -305,15 +323,16 @@ class SmbClient:
         )
 
     def run(self, *args: str, user: str | None = "alice", kerberos: str = "required",
-            cwd: Path | None = None) -> Result:
+            cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
         argv = ["smbclient", "-s", str(self.conf), f"--use-kerberos={kerberos}", "-N", *args]
-        res = subprocess.run(argv, env=self.realm.env(user), capture_output=True, text=True,
+        res = subprocess.run(argv, env=env or self.realm.env(user), capture_output=True, text=True,
                              timeout=STEP_TIMEOUT, cwd=cwd)
         return Result(argv, res.returncode, res.stdout, res.stderr)
 
     def share(self, commands: str, host: str = SERVER, user: str | None = "alice",
-              extra: tuple[str, ...] = (), cwd: Path | None = None, kerberos: str = "required") -> Result:
-        return self.run(f"//{host}/{SHARE}", *extra, "-c", commands, user=user, cwd=cwd, kerberos=kerberos)
+              extra: tuple[str, ...] = (), cwd: Path | None = None, kerberos: str = "required",
+              env: dict[str, str] | None = None) -> Result:
+        return self.run(f"//{host}/{SHARE}", *extra, "-c", commands, user=user, cwd=cwd, kerberos=kerberos, env=env)
 
     def ok(self, commands: str, **kw) -> Result:
         """Run commands on the share and fail the test on a non-zero exit or any NT_STATUS_."""

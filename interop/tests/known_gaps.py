@@ -1,0 +1,18 @@
+"""rsmbd's known interop gaps, BoGo style: test id fragment -> reason.
+
+Tests listed here still run against rsmbd, marked xfail(strict=True): an unexpected pass fails the
+run, so an entry must be deleted the day the feature lands. Nothing is skipped, and Samba runs
+every listed test normally (the harness is proven there). Keep each reason specific.
+"""
+
+KNOWN_GAPS = {
+    "test_encryption.py::": "rsmbd does not negotiate SMB3 encryption yet "
+    "(server/src/engine/negotiate.rs ignores the encryption context; no TRANSFORM_HEADER support)",
+}
+
+
+def gap_for(nodeid: str) -> str | None:
+    for fragment, reason in KNOWN_GAPS.items():
+        if fragment in nodeid:
+            return reason
+    return None
