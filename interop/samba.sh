@@ -27,8 +27,8 @@ smbd_running() {
 }
 
 stop() {
+    local pid
     if smbd_running; then
-        local pid
         pid=$(<"$RUN/smbd.pid")
         # smbd's parent takes its per-connection children down with it on SIGTERM.
         kill "$pid"
@@ -36,6 +36,18 @@ stop() {
         echo "samba.sh: stopped smbd pid $pid"
     fi
     rm -f "$RUN/smbd.pid"
+    # smbd starts samba-dcerpcd on demand (srvsvc for `smbclient -L`); it detaches into its own
+    # session and outlives smbd, so stop it too, by the pid it recorded in our pid directory.
+    local rpc=$RUN/samba/pid/samba-dcerpcd.pid
+    if [[ -s $rpc ]]; then
+        pid=$(<"$rpc")
+        if [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == samba-dcerpcd ]]; then
+            kill "$pid"
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            echo "samba.sh: stopped samba-dcerpcd pid $pid"
+        fi
+        rm -f "$rpc"
+    fi
 }
 
 [[ $# -ge 2 ]] || usage
