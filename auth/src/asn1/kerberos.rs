@@ -342,6 +342,11 @@ pub fn kerberos_time(t: std::time::SystemTime) -> KerberosTime {
     utc.fixed_offset()
 }
 
+/// `t` without its fraction of a second, for re-encoding a time a peer sent (RFC 4120 §5.2.3).
+pub fn whole_seconds(t: KerberosTime) -> KerberosTime {
+    chrono::DateTime::from_timestamp(t.timestamp(), 0).map_or(t, |utc| utc.fixed_offset())
+}
+
 /// Seconds since the epoch (may be negative) of a KerberosTime, ignoring sub-second parts.
 pub fn unix_seconds(t: &KerberosTime) -> i64 {
     t.timestamp()
@@ -365,6 +370,17 @@ mod tests {
                 assert!(rasn::types::GeneralString::from_bytes(name.as_bytes()).is_err());
             }
         }
+    }
+
+    #[test]
+    fn echoed_times_lose_their_fraction() {
+        let with_fraction: KerberosTime = crate::asn1::decode(
+            b"\x18\x11\x32\x30\x32\x33\x31\x31\x31\x34\x32\x32\x31\x33\x32\x30\x2e\x35\x5a",
+        )
+        .unwrap();
+        assert_ne!(with_fraction.timestamp_subsec_nanos(), 0);
+        let der = crate::asn1::encode(&whole_seconds(with_fraction)).unwrap();
+        assert_eq!(&der[2..], b"20231114221320Z");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use super::verify::{Accepted, Rejection, split_now};
 use crate::asn1::kerberos::{
     ApRep, EncApRepPart, EncryptedData, KerberosString, KrbError, PrincipalName, kerberos_time,
+    whole_seconds,
 };
 use crate::crypto::usage;
 use crate::error::AuthError;
@@ -15,7 +16,7 @@ use crate::gss;
 /// one). No acceptor subkey: it breaks RC4 and mechListMIC handling (R11).
 pub fn ap_rep(acc: &Accepted, seq: Option<u32>) -> Result<Vec<u8>, AuthError> {
     let part = EncApRepPart {
-        ctime: acc.ctime,
+        ctime: whole_seconds(acc.ctime),
         cusec: acc.cusec,
         subkey: None,
         seq_number: seq,
@@ -50,7 +51,7 @@ pub fn krb_error(rej: &Rejection, now: SystemTime) -> Option<Vec<u8>> {
     let err = KrbError {
         pvno: 5,
         msg_type: 30,
-        ctime: rej.client_time.map(|(t, _)| t),
+        ctime: rej.client_time.map(|(t, _)| whole_seconds(t)),
         cusec: rej.client_time.map(|(_, u)| u),
         stime: kerberos_time(now),
         susec,
