@@ -121,7 +121,7 @@ fn malformed(what: &'static str, e: impl ToString) -> AuthError {
 }
 
 /// Strip the GSS krb5 framing (either krb5 OID, TOK_ID 01 00) from a mechanism token; a bare
-/// AP-REQ ([APPLICATION 14] = 0x6e) is accepted too.
+/// AP-REQ (\[APPLICATION 14\] = 0x6e) is accepted too.
 fn ap_req_bytes(token: &[u8]) -> Result<&[u8], AuthError> {
     if token.first() == Some(&0x6e) {
         return Ok(token);

@@ -37,10 +37,10 @@ pub type Microseconds = u32;
 /// RFC 4120 §5.2.2 PrincipalName.
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 pub struct PrincipalName {
-    /// name-type [0] Int32 (NT-PRINCIPAL 1, NT-SRV-INST 2, NT-SRV-HST 3, ...).
+    /// name-type \[0\] Int32 (NT-PRINCIPAL 1, NT-SRV-INST 2, NT-SRV-HST 3, ...).
     #[rasn(tag(explicit(0)))]
     pub name_type: i32,
-    /// name-string [1] SEQUENCE OF KerberosString.
+    /// name-string \[1\] SEQUENCE OF KerberosString.
     #[rasn(tag(explicit(1)))]
     pub name_string: SequenceOf<KerberosString>,
 }
@@ -66,10 +66,10 @@ impl PrincipalName {
 /// RFC 4120 §5.2.5 HostAddress.
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 pub struct HostAddress {
-    /// addr-type [0] Int32.
+    /// addr-type \[0\] Int32.
     #[rasn(tag(explicit(0)))]
     pub addr_type: i32,
-    /// address [1] OCTET STRING.
+    /// address \[1\] OCTET STRING.
     #[rasn(tag(explicit(1)))]
     pub address: OctetString,
 }
@@ -77,10 +77,10 @@ pub struct HostAddress {
 /// RFC 4120 §5.2.6 AuthorizationData element.
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationDataEntry {
-    /// ad-type [0] Int32 (AD-IF-RELEVANT 1, AD-WIN2K-PAC 128).
+    /// ad-type \[0\] Int32 (AD-IF-RELEVANT 1, AD-WIN2K-PAC 128).
     #[rasn(tag(explicit(0)))]
     pub ad_type: i32,
-    /// ad-data [1] OCTET STRING.
+    /// ad-data \[1\] OCTET STRING.
     #[rasn(tag(explicit(1)))]
     pub ad_data: OctetString,
 }
@@ -91,13 +91,13 @@ pub type AuthorizationData = SequenceOf<AuthorizationDataEntry>;
 /// RFC 4120 §5.2.9 EncryptedData.
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 pub struct EncryptedData {
-    /// etype [0] Int32.
+    /// etype \[0\] Int32.
     #[rasn(tag(explicit(0)))]
     pub etype: i32,
-    /// kvno [1] UInt32 OPTIONAL (decoded wide: some encoders sign it; see [`EncryptedData::kvno_u32`]).
+    /// kvno \[1\] UInt32 OPTIONAL (decoded wide: some encoders sign it; see [`EncryptedData::kvno_u32`]).
     #[rasn(tag(explicit(1)))]
     pub kvno: Option<i64>,
-    /// cipher [2] OCTET STRING.
+    /// cipher \[2\] OCTET STRING.
     #[rasn(tag(explicit(2)))]
     pub cipher: OctetString,
 }
@@ -112,10 +112,10 @@ impl EncryptedData {
 /// RFC 4120 §5.2.9 EncryptionKey.
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 pub struct EncryptionKey {
-    /// keytype [0] Int32 (an enctype number).
+    /// keytype \[0\] Int32 (an enctype number).
     #[rasn(tag(explicit(0)))]
     pub keytype: i32,
-    /// keyvalue [1] OCTET STRING.
+    /// keyvalue \[1\] OCTET STRING.
     #[rasn(tag(explicit(1)))]
     pub keyvalue: OctetString,
 }
@@ -123,28 +123,28 @@ pub struct EncryptionKey {
 /// RFC 4120 §5.2.9 Checksum.
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 pub struct Checksum {
-    /// cksumtype [0] Int32 (0x8003 = GSS checksum, RFC 4121 §4.1.1).
+    /// cksumtype \[0\] Int32 (0x8003 = GSS checksum, RFC 4121 §4.1.1).
     #[rasn(tag(explicit(0)))]
     pub cksumtype: i32,
-    /// checksum [1] OCTET STRING.
+    /// checksum \[1\] OCTET STRING.
     #[rasn(tag(explicit(1)))]
     pub checksum: OctetString,
 }
 
-/// RFC 4120 §5.3 Ticket ::= [APPLICATION 1].
+/// RFC 4120 §5.3 Ticket ::= \[APPLICATION 1\].
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 #[rasn(tag(explicit(application, 1)))]
 pub struct Ticket {
-    /// tkt-vno [0] INTEGER (5).
+    /// tkt-vno \[0\] INTEGER (5).
     #[rasn(tag(explicit(0)))]
     pub tkt_vno: i32,
-    /// realm [1] Realm (the service's realm).
+    /// realm \[1\] Realm (the service's realm).
     #[rasn(tag(explicit(1)))]
     pub realm: Realm,
-    /// sname [2] PrincipalName (the service principal).
+    /// sname \[2\] PrincipalName (the service principal).
     #[rasn(tag(explicit(2)))]
     pub sname: PrincipalName,
-    /// enc-part [3] EncryptedData (EncTicketPart, key usage 2).
+    /// enc-part \[3\] EncryptedData (EncTicketPart, key usage 2).
     #[rasn(tag(explicit(3)))]
     pub enc_part: EncryptedData,
 }
@@ -152,181 +152,181 @@ pub struct Ticket {
 /// RFC 4120 §5.3 TransitedEncoding.
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 pub struct TransitedEncoding {
-    /// tr-type [0] Int32.
+    /// tr-type \[0\] Int32.
     #[rasn(tag(explicit(0)))]
     pub tr_type: i32,
-    /// contents [1] OCTET STRING.
+    /// contents \[1\] OCTET STRING.
     #[rasn(tag(explicit(1)))]
     pub contents: OctetString,
 }
 
-/// RFC 4120 §5.3 EncTicketPart ::= [APPLICATION 3].
+/// RFC 4120 §5.3 EncTicketPart ::= \[APPLICATION 3\].
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 #[rasn(tag(explicit(application, 3)))]
 pub struct EncTicketPart {
-    /// flags [0] TicketFlags.
+    /// flags \[0\] TicketFlags.
     #[rasn(tag(explicit(0)))]
     pub flags: BitString,
-    /// key [1] EncryptionKey (the ticket session key).
+    /// key \[1\] EncryptionKey (the ticket session key).
     #[rasn(tag(explicit(1)))]
     pub key: EncryptionKey,
-    /// crealm [2] Realm.
+    /// crealm \[2\] Realm.
     #[rasn(tag(explicit(2)))]
     pub crealm: Realm,
-    /// cname [3] PrincipalName.
+    /// cname \[3\] PrincipalName.
     #[rasn(tag(explicit(3)))]
     pub cname: PrincipalName,
-    /// transited [4] TransitedEncoding.
+    /// transited \[4\] TransitedEncoding.
     #[rasn(tag(explicit(4)))]
     pub transited: TransitedEncoding,
-    /// authtime [5] KerberosTime.
+    /// authtime \[5\] KerberosTime.
     #[rasn(tag(explicit(5)))]
     pub authtime: KerberosTime,
-    /// starttime [6] KerberosTime OPTIONAL.
+    /// starttime \[6\] KerberosTime OPTIONAL.
     #[rasn(tag(explicit(6)))]
     pub starttime: Option<KerberosTime>,
-    /// endtime [7] KerberosTime.
+    /// endtime \[7\] KerberosTime.
     #[rasn(tag(explicit(7)))]
     pub endtime: KerberosTime,
-    /// renew-till [8] KerberosTime OPTIONAL.
+    /// renew-till \[8\] KerberosTime OPTIONAL.
     #[rasn(tag(explicit(8)))]
     pub renew_till: Option<KerberosTime>,
-    /// caddr [9] HostAddresses OPTIONAL.
+    /// caddr \[9\] HostAddresses OPTIONAL.
     #[rasn(tag(explicit(9)))]
     pub caddr: Option<SequenceOf<HostAddress>>,
-    /// authorization-data [10] AuthorizationData OPTIONAL (carries the PAC).
+    /// authorization-data \[10\] AuthorizationData OPTIONAL (carries the PAC).
     #[rasn(tag(explicit(10)))]
     pub authorization_data: Option<AuthorizationData>,
 }
 
-/// RFC 4120 §5.5.1 AP-REQ ::= [APPLICATION 14].
+/// RFC 4120 §5.5.1 AP-REQ ::= \[APPLICATION 14\].
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 #[rasn(tag(explicit(application, 14)))]
 pub struct ApReq {
-    /// pvno [0] INTEGER (5).
+    /// pvno \[0\] INTEGER (5).
     #[rasn(tag(explicit(0)))]
     pub pvno: i32,
-    /// msg-type [1] INTEGER (14).
+    /// msg-type \[1\] INTEGER (14).
     #[rasn(tag(explicit(1)))]
     pub msg_type: i32,
-    /// ap-options [2] APOptions (bit 1 use-session-key, bit 2 mutual-required).
+    /// ap-options \[2\] APOptions (bit 1 use-session-key, bit 2 mutual-required).
     #[rasn(tag(explicit(2)))]
     pub ap_options: BitString,
-    /// ticket [3] Ticket.
+    /// ticket \[3\] Ticket.
     #[rasn(tag(explicit(3)))]
     pub ticket: Ticket,
-    /// authenticator [4] EncryptedData (Authenticator, key usage 11).
+    /// authenticator \[4\] EncryptedData (Authenticator, key usage 11).
     #[rasn(tag(explicit(4)))]
     pub authenticator: EncryptedData,
 }
 
-/// RFC 4120 §5.5.1 Authenticator ::= [APPLICATION 2].
+/// RFC 4120 §5.5.1 Authenticator ::= \[APPLICATION 2\].
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 #[rasn(tag(explicit(application, 2)))]
 pub struct Authenticator {
-    /// authenticator-vno [0] INTEGER (5).
+    /// authenticator-vno \[0\] INTEGER (5).
     #[rasn(tag(explicit(0)))]
     pub authenticator_vno: i32,
-    /// crealm [1] Realm.
+    /// crealm \[1\] Realm.
     #[rasn(tag(explicit(1)))]
     pub crealm: Realm,
-    /// cname [2] PrincipalName.
+    /// cname \[2\] PrincipalName.
     #[rasn(tag(explicit(2)))]
     pub cname: PrincipalName,
-    /// cksum [3] Checksum OPTIONAL (GSS checksum 0x8003 for RFC 4121).
+    /// cksum \[3\] Checksum OPTIONAL (GSS checksum 0x8003 for RFC 4121).
     #[rasn(tag(explicit(3)))]
     pub cksum: Option<Checksum>,
-    /// cusec [4] Microseconds.
+    /// cusec \[4\] Microseconds.
     #[rasn(tag(explicit(4)))]
     pub cusec: Microseconds,
-    /// ctime [5] KerberosTime.
+    /// ctime \[5\] KerberosTime.
     #[rasn(tag(explicit(5)))]
     pub ctime: KerberosTime,
-    /// subkey [6] EncryptionKey OPTIONAL (initiator subkey).
+    /// subkey \[6\] EncryptionKey OPTIONAL (initiator subkey).
     #[rasn(tag(explicit(6)))]
     pub subkey: Option<EncryptionKey>,
-    /// seq-number [7] UInt32 OPTIONAL (decoded wide: some encoders sign it).
+    /// seq-number \[7\] UInt32 OPTIONAL (decoded wide: some encoders sign it).
     #[rasn(tag(explicit(7)))]
     pub seq_number: Option<i64>,
-    /// authorization-data [8] AuthorizationData OPTIONAL.
+    /// authorization-data \[8\] AuthorizationData OPTIONAL.
     #[rasn(tag(explicit(8)))]
     pub authorization_data: Option<AuthorizationData>,
 }
 
-/// RFC 4120 §5.5.2 AP-REP ::= [APPLICATION 15].
+/// RFC 4120 §5.5.2 AP-REP ::= \[APPLICATION 15\].
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 #[rasn(tag(explicit(application, 15)))]
 pub struct ApRep {
-    /// pvno [0] INTEGER (5).
+    /// pvno \[0\] INTEGER (5).
     #[rasn(tag(explicit(0)))]
     pub pvno: i32,
-    /// msg-type [1] INTEGER (15).
+    /// msg-type \[1\] INTEGER (15).
     #[rasn(tag(explicit(1)))]
     pub msg_type: i32,
-    /// enc-part [2] EncryptedData (EncAPRepPart, key usage 12).
+    /// enc-part \[2\] EncryptedData (EncAPRepPart, key usage 12).
     #[rasn(tag(explicit(2)))]
     pub enc_part: EncryptedData,
 }
 
-/// RFC 4120 §5.5.2 EncAPRepPart ::= [APPLICATION 27].
+/// RFC 4120 §5.5.2 EncAPRepPart ::= \[APPLICATION 27\].
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 #[rasn(tag(explicit(application, 27)))]
 pub struct EncApRepPart {
-    /// ctime [0] KerberosTime (echoed from the authenticator).
+    /// ctime \[0\] KerberosTime (echoed from the authenticator).
     #[rasn(tag(explicit(0)))]
     pub ctime: KerberosTime,
-    /// cusec [1] Microseconds (echoed).
+    /// cusec \[1\] Microseconds (echoed).
     #[rasn(tag(explicit(1)))]
     pub cusec: Microseconds,
-    /// subkey [2] EncryptionKey OPTIONAL (we never send one: R11).
+    /// subkey \[2\] EncryptionKey OPTIONAL (we never send one: R11).
     #[rasn(tag(explicit(2)))]
     pub subkey: Option<EncryptionKey>,
-    /// seq-number [3] UInt32 OPTIONAL (the acceptor's initial sequence number).
+    /// seq-number \[3\] UInt32 OPTIONAL (the acceptor's initial sequence number).
     #[rasn(tag(explicit(3)))]
     pub seq_number: Option<u32>,
 }
 
-/// RFC 4120 §5.9.1 KRB-ERROR ::= [APPLICATION 30].
+/// RFC 4120 §5.9.1 KRB-ERROR ::= \[APPLICATION 30\].
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
 #[rasn(tag(explicit(application, 30)))]
 pub struct KrbError {
-    /// pvno [0] INTEGER (5).
+    /// pvno \[0\] INTEGER (5).
     #[rasn(tag(explicit(0)))]
     pub pvno: i32,
-    /// msg-type [1] INTEGER (30).
+    /// msg-type \[1\] INTEGER (30).
     #[rasn(tag(explicit(1)))]
     pub msg_type: i32,
-    /// ctime [2] KerberosTime OPTIONAL.
+    /// ctime \[2\] KerberosTime OPTIONAL.
     #[rasn(tag(explicit(2)))]
     pub ctime: Option<KerberosTime>,
-    /// cusec [3] Microseconds OPTIONAL.
+    /// cusec \[3\] Microseconds OPTIONAL.
     #[rasn(tag(explicit(3)))]
     pub cusec: Option<Microseconds>,
-    /// stime [4] KerberosTime (server time; lets a client correct skew).
+    /// stime \[4\] KerberosTime (server time; lets a client correct skew).
     #[rasn(tag(explicit(4)))]
     pub stime: KerberosTime,
-    /// susec [5] Microseconds.
+    /// susec \[5\] Microseconds.
     #[rasn(tag(explicit(5)))]
     pub susec: Microseconds,
-    /// error-code [6] Int32.
+    /// error-code \[6\] Int32.
     #[rasn(tag(explicit(6)))]
     pub error_code: i32,
-    /// crealm [7] Realm OPTIONAL.
+    /// crealm \[7\] Realm OPTIONAL.
     #[rasn(tag(explicit(7)))]
     pub crealm: Option<Realm>,
-    /// cname [8] PrincipalName OPTIONAL.
+    /// cname \[8\] PrincipalName OPTIONAL.
     #[rasn(tag(explicit(8)))]
     pub cname: Option<PrincipalName>,
-    /// realm [9] Realm (service realm).
+    /// realm \[9\] Realm (service realm).
     #[rasn(tag(explicit(9)))]
     pub realm: Realm,
-    /// sname [10] PrincipalName (service name).
+    /// sname \[10\] PrincipalName (service name).
     #[rasn(tag(explicit(10)))]
     pub sname: PrincipalName,
-    /// e-text [11] KerberosString OPTIONAL.
+    /// e-text \[11\] KerberosString OPTIONAL.
     #[rasn(tag(explicit(11)))]
     pub e_text: Option<KerberosString>,
-    /// e-data [12] OCTET STRING OPTIONAL.
+    /// e-data \[12\] OCTET STRING OPTIONAL.
     #[rasn(tag(explicit(12)))]
     pub e_data: Option<OctetString>,
 }
