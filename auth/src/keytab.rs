@@ -83,7 +83,7 @@ pub struct Keytab {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
-    /// Absolute offset of `buf\[0\]` in the file, for error messages.
+    /// Absolute offset of `buf[0]` in the file, for error messages.
     base: usize,
     big_endian: bool,
 }
