@@ -1,0 +1,5 @@
+//! Fuzz target `compound_split`: see `rsmbd_tests::fuzzing::compound_split` for the oracle (the corpus replay test
+//! `tests/tests/fuzz_corpus.rs` runs the same function under `cargo test`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rsmbd_tests::fuzzing::compound_split(data));

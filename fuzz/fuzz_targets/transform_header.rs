@@ -1,0 +1,5 @@
+//! Fuzz target `transform_header`: see `rsmbd_tests::fuzzing::transform_header` for the oracle (the corpus replay test
+//! `tests/tests/fuzz_corpus.rs` runs the same function under `cargo test`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rsmbd_tests::fuzzing::transform_header(data));
