@@ -27,6 +27,11 @@ suites=("$@")
 [[ ${#suites[@]} -gt 0 ]] || suites=("${DEFAULT_SUITES[@]}")
 command -v smbtorture >/dev/null || { echo "torture.sh: smbtorture not found: apt-get install samba-testsuite" >&2; exit 1; }
 
+# A fresh share per run: files left by the other server (owned by root for rsmbd, by alice for
+# Samba) would make create tests fail with ACCESS_DENIED.
+rm -rf "$RUN/torture-share"
+mkdir -p "$RUN/torture-share"
+up_args+=(--share "$RUN/torture-share")
 interop/up.sh "${up_args[@]}" >/dev/null || { echo "torture.sh: interop/up.sh failed" >&2; exit 1; }
 trap 'interop/down.sh >/dev/null' EXIT
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Quick start: a realm, a demo share and a running rsmbd on 127.0.0.2:445 and 127.0.0.3:445.
 #
-#   interop/up.sh [--install] [--samba] [--no-build]
+#   interop/up.sh [--install] [--samba] [--no-build] [--share DIR]
 #     --install   first install the Debian and Python packages (.ci/install-deps; root, Debian 12)
 #     --samba     start Samba's smbd with the same realm/share instead of rsmbd (the reference)
 #     --no-build  do not run `cargo build --release` (use the existing binary)
+#     --share DIR serve DIR as share "data" (default interop/.run/share)
 #   RSMBD_BIN=path  use this server binary instead of target/release/rsmbd (implies --no-build)
 #
 # Everything lives in interop/.run/ (realm, keytab, share, config, logs, pids); interop/down.sh
@@ -16,15 +17,17 @@ RUN=$REPO/interop/.run
 
 die() { echo "up.sh: $*" >&2; exit 1; }
 
-install=no target=rsmbd build=yes
-for arg in "$@"; do
-    case $arg in
+install=no target=rsmbd build=yes SHARE=$RUN/share
+while [[ $# -gt 0 ]]; do
+    case $1 in
     --install) install=yes ;;
     --samba) target=samba ;;
     --no-build) build=no ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) die "unknown option $arg (see --help)" ;;
+    --share) [[ $# -ge 2 ]] || die "--share needs a directory"; SHARE=$(realpath -m "$2"); shift ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
     esac
+    shift
 done
 [[ $(id -u) -eq 0 ]] || die "run as root: the server binds port 445 and realm.sh edits /etc/hosts"
 [[ $install == yes ]] && .ci/install-deps
@@ -49,9 +52,8 @@ done
 # Standalone Samba rejects MIT's minimal PAC; rsmbd is run against the realistic ticket (with PAC).
 if [[ $target == samba ]]; then REALM_PAC=no interop/realm.sh "$RUN"; else REALM_PAC=yes interop/realm.sh "$RUN"; fi
 
-SHARE=$RUN/share
 mkdir -p "$SHARE"
-[[ -e $SHARE/README.txt ]] || echo "Hello from the rsmbd demo share." >"$SHARE/README.txt"
+[[ $SHARE != "$RUN/share" || -e $SHARE/README.txt ]] || echo "Hello from the rsmbd demo share." >"$SHARE/README.txt"
 
 if [[ $target == samba ]]; then
     interop/samba.sh start "$RUN" "$RUN" "$SHARE" alice bob
