@@ -43,9 +43,12 @@ use rsmbd_share::ipc::{PipeServerInfo, PipeShareInfo, STYPE_DISKTREE, STYPE_IPC,
 
 use crate::kdc::{HOST, TestKdc};
 
+/// An oracle: panics when `data` breaks an invariant.
+pub type Oracle = fn(&[u8]);
+
 /// Every oracle by target name (the names of the `fuzz/fuzz_targets/*.rs` files and of the
 /// `fuzz/corpus/<target>/` and `fuzz/regressions/<target>/` directories).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Oracle)] = &[
     ("smb2_decode", smb2_decode),
     ("transform_header", transform_header),
     ("compound_split", compound_split),

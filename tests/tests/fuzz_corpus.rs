@@ -276,7 +276,7 @@ fn ndr_level_stub(server: &str, level: u32, container: bool) -> Vec<u8> {
     for u in units {
         v.extend_from_slice(&u.to_le_bytes());
     }
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
     v.extend_from_slice(&level.to_le_bytes());
