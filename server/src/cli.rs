@@ -50,6 +50,19 @@ pub struct ServeArgs {
     /// Highest dialect.
     #[arg(long)]
     pub max_dialect: Option<String>,
+    /// Encryption policy: off, enabled, desired, required.
+    #[arg(long)]
+    pub encrypt: Option<String>,
+    /// 3.1.1 cipher preference, comma-separated (e.g. AES-256-GCM,AES-128-GCM).
+    #[arg(long, value_delimiter = ',')]
+    pub encryption_ciphers: Option<Vec<String>>,
+    /// Accept unencrypted requests on encrypting sessions and shares (RejectUnencryptedAccess
+    /// off).
+    #[arg(long)]
+    pub allow_unencrypted: bool,
+    /// Append each session's keys to FILE (created 0600) for Wireshark/tshark decryption.
+    #[arg(long)]
+    pub key_log: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -83,6 +96,18 @@ impl ServeArgs {
         }
         if let Some(d) = self.max_dialect {
             config.max_dialect = d;
+        }
+        if let Some(e) = self.encrypt {
+            config.encrypt = e;
+        }
+        if let Some(c) = self.encryption_ciphers {
+            config.encryption_ciphers = c;
+        }
+        if self.allow_unencrypted {
+            config.reject_unencrypted = false;
+        }
+        if let Some(k) = self.key_log {
+            config.key_log = Some(k);
         }
         config.validate()?;
         Ok(config)

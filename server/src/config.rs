@@ -42,9 +42,38 @@ pub struct Config {
     /// Largest number of credits granted to one connection (MS-SMB2 3.3.1.2).
     #[serde(default = "default_max_credits")]
     pub max_credits: u16,
+    /// Session encryption policy (MS-SMB2 Session.EncryptData): `off` (never offered),
+    /// `enabled` (offered; used when the client asks), `desired` (every capable client's
+    /// session is encrypted), `required` (clients that cannot encrypt are refused).
+    #[serde(default = "default_encrypt")]
+    pub encrypt: String,
+    /// 3.1.1 cipher preference, most preferred first (AES-128-GCM, AES-128-CCM, AES-256-GCM,
+    /// AES-256-CCM). 3.0 and 3.0.2 always use AES-128-CCM.
+    #[serde(default = "default_encryption_ciphers")]
+    pub encryption_ciphers: Vec<String>,
+    /// RejectUnencryptedAccess (MS-SMB2 3.3.1.5): an unencrypted request on an encrypting
+    /// session or share gets STATUS_ACCESS_DENIED, and a client that cannot encrypt is refused
+    /// an `encrypt_data` share.
+    #[serde(default = "default_true")]
+    pub reject_unencrypted: bool,
+    /// Opt-in: append every session's keys to this file (created 0600) for Wireshark.
+    pub key_log: Option<PathBuf>,
     /// Shares.
     #[serde(default, rename = "share")]
     pub shares: Vec<ShareSection>,
+}
+
+/// The `encrypt` policy (MS-SMB2 3.3.1.5 EncryptData).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncryptPolicy {
+    /// Encryption is not negotiated at all.
+    Off,
+    /// Negotiated; a session is encrypted when the client encrypts (or a share asks).
+    Enabled,
+    /// Session.EncryptData for every client that can encrypt.
+    Desired,
+    /// Session.EncryptData, and clients that cannot encrypt are refused a session.
+    Required,
 }
 
 /// One `[[share]]`.
@@ -63,7 +92,7 @@ pub struct ShareSection {
     pub read_only: bool,
     /// Principals allowed to connect (`user@REALM`); absent = any authenticated principal.
     pub valid_users: Option<Vec<String>>,
-    /// SMB2_SHAREFLAG_ENCRYPT_DATA (used once encryption lands).
+    /// SMB2_SHAREFLAG_ENCRYPT_DATA: requests on this share must be encrypted.
     #[serde(default)]
     pub encrypt_data: bool,
 }
@@ -86,6 +115,18 @@ fn default_max_skew() -> u64 {
 fn default_max_io() -> u32 {
     8 * 1024 * 1024
 }
+fn default_encrypt() -> String {
+    "enabled".to_string()
+}
+fn default_encryption_ciphers() -> Vec<String> {
+    rsmbd_share::crypto::encryption::Cipher::ALL
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect()
+}
+fn default_true() -> bool {
+    true
+}
 fn default_max_credits() -> u16 {
     8192
 }
@@ -102,6 +143,10 @@ impl Default for Config {
             max_skew_secs: default_max_skew(),
             max_io_size: default_max_io(),
             max_credits: default_max_credits(),
+            encrypt: default_encrypt(),
+            encryption_ciphers: default_encryption_ciphers(),
+            reject_unencrypted: true,
+            key_log: None,
             shares: Vec::new(),
         }
     }
@@ -139,6 +184,8 @@ impl Config {
         if self.max_credits == 0 {
             bail!("max_credits must be at least 1");
         }
+        self.encrypt_policy()?;
+        self.ciphers()?;
         let mut seen = std::collections::HashSet::new();
         for s in &self.shares {
             if s.name.is_empty() || s.name.contains(['\\', '/', ':']) {
@@ -152,6 +199,37 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The `encrypt` key, parsed.
+    pub fn encrypt_policy(&self) -> anyhow::Result<EncryptPolicy> {
+        Ok(match self.encrypt.to_ascii_lowercase().as_str() {
+            "off" => EncryptPolicy::Off,
+            "enabled" => EncryptPolicy::Enabled,
+            "desired" => EncryptPolicy::Desired,
+            "required" => EncryptPolicy::Required,
+            other => bail!("encrypt {other:?}: expected off, enabled, desired or required"),
+        })
+    }
+
+    /// The `encryption_ciphers` key, parsed (at least one, no duplicates).
+    pub fn ciphers(&self) -> anyhow::Result<Vec<rsmbd_share::crypto::encryption::Cipher>> {
+        let mut out = Vec::new();
+        for name in &self.encryption_ciphers {
+            let Some(c) = rsmbd_share::crypto::encryption::Cipher::from_name(name) else {
+                bail!(
+                    "encryption_ciphers: unknown cipher {name:?} (AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM)"
+                );
+            };
+            if out.contains(&c) {
+                bail!("encryption_ciphers: {name:?} listed twice");
+            }
+            out.push(c);
+        }
+        if out.is_empty() {
+            bail!("encryption_ciphers: list at least one cipher (or set encrypt = \"off\")");
+        }
+        Ok(out)
     }
 
     /// The lowest dialect offered.

@@ -27,7 +27,17 @@ pub struct ResponsePart {
 
 /// Encodes the parts as one message; returns it and each part's byte range.
 pub fn assemble(parts: &[ResponsePart]) -> (BytesMut, Vec<Range<usize>>) {
-    let mut w = Writer::with_capacity(parts.len() * 128);
+    assemble_with_prefix(parts, 0)
+}
+
+/// Like [`assemble`], after `prefix` zero bytes of room (a transform header to be written in
+/// place, so encryption never copies the message); ranges are positions in the whole buffer.
+pub fn assemble_with_prefix(
+    parts: &[ResponsePart],
+    prefix: usize,
+) -> (BytesMut, Vec<Range<usize>>) {
+    let mut w = Writer::with_capacity(prefix + parts.len() * 128);
+    w.zeros(prefix);
     let mut ranges = Vec::with_capacity(parts.len());
     for (i, part) in parts.iter().enumerate() {
         let start = w.len();

@@ -9,7 +9,9 @@ use rsmbd_protocol::messages::negotiate::Dialect;
 use rsmbd_share::registry::ShareRegistry;
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use rsmbd_share::crypto::encryption::Cipher;
+
+use crate::config::{Config, EncryptPolicy};
 
 /// Server-wide state, shared by every connection behind an `Arc`.
 #[derive(Debug)]
@@ -30,6 +32,12 @@ pub struct ServerContext {
     pub max_dialect: Dialect,
     /// The SPNEGO NegTokenInit2 sent in every NEGOTIATE response.
     pub negotiate_hint: Vec<u8>,
+    /// The `encrypt` policy.
+    pub encrypt: EncryptPolicy,
+    /// 3.1.1 cipher preference, most preferred first.
+    pub ciphers: Vec<Cipher>,
+    /// The opt-in key log (`key_log`), opened once.
+    pub key_log: Option<super::key_log::KeyLog>,
     next_session: AtomicU64,
 }
 
@@ -43,6 +51,12 @@ impl ServerContext {
         let min_dialect = config.min_dialect()?;
         let max_dialect = config.max_dialect()?;
         let server_guid = stable_guid(&config.server_name);
+        let encrypt = config.encrypt_policy()?;
+        let ciphers = config.ciphers()?;
+        let key_log = match &config.key_log {
+            Some(path) => Some(super::key_log::KeyLog::open(path)?),
+            None => None,
+        };
         // Session ids are unguessable across restarts but unique within one: a random
         // high half and a counter.
         let mut seed = [0u8; 4];
@@ -57,6 +71,9 @@ impl ServerContext {
             min_dialect,
             max_dialect,
             negotiate_hint: rsmbd_auth::negotiate_hint(),
+            encrypt,
+            ciphers,
+            key_log,
             next_session: AtomicU64::new(first),
         })
     }

@@ -8,6 +8,7 @@ use rsmbd_protocol::file_id::FileId;
 use rsmbd_protocol::messages::error::ErrorResponse;
 use rsmbd_protocol::messages::negotiate::Dialect;
 use rsmbd_protocol::messages::oplock_break::{OplockBreakRequest, OplockBreakResponse};
+use rsmbd_protocol::messages::tree_connect::ShareFlags;
 use rsmbd_protocol::messages::{Request, Response};
 use rsmbd_protocol::{Command, Header, HeaderFlags, Message, NtStatus};
 use rsmbd_share::crypto::SigningAlgorithm;
@@ -74,16 +75,28 @@ pub fn dispatch(
     }
 
     // Every other command runs inside a valid session (3.3.5.2.9).
-    let (signing_required, valid) = match conn.sessions.get(&session_id) {
-        Some(SessionState::Valid(v)) => (v.signing_required, true),
-        _ => (false, false),
+    let (signing_required, valid, session_encrypt) = match conn.sessions.get(&session_id) {
+        Some(SessionState::Valid(v)) => (v.signing_required, true, v.encrypt_data),
+        _ => (false, false, false),
     };
     if !valid {
         return Ok(fail(conn, NtStatus::USER_SESSION_DELETED));
     }
+    let encrypted = conn.encrypted_session.is_some();
+    let reject_unencrypted = conn.ctx.config.reject_unencrypted;
+    // 3.3.5.2.9: Session.EncryptData with RejectUnencryptedAccess refuses plaintext requests.
+    if session_encrypt && !encrypted && reject_unencrypted {
+        tracing::warn!(target: "rsmbd::session", "unencrypted request on an encrypting session refused client={} session_id={session_id:#x} command={:?}", conn.peer, header.command);
+        return Ok(fail(conn, NtStatus::ACCESS_DENIED));
+    }
+    if let Some(sid) = conn.session_encrypts(session_id) {
+        conn.encrypt_reply = Some(sid);
+    }
     // Signatures (3.3.5.2.4): a signed request must verify; a signing-required session
-    // accepts nothing unsigned.
-    if signed {
+    // accepts nothing unsigned. An encrypted request is authenticated by its AEAD tag instead.
+    if encrypted {
+        // Authenticated by the AEAD tag (3.3.5.2.4 applies to unencrypted requests).
+    } else if signed {
         if !conn.verify(session_id, member) {
             tracing::warn!(target: "rsmbd::session", "bad signature client={} session_id={session_id:#x} command={:?} message_id={}", conn.peer, header.command, header.message_id);
             return Ok(fail(conn, NtStatus::ACCESS_DENIED));
@@ -148,7 +161,10 @@ pub fn dispatch(
         Request::Logoff(_) => {
             // 3.3.5.6: close everything, then answer (signed with the key still in hand).
             session.close_all();
-            conn.sessions.remove(&session_id);
+            if let Some(SessionState::Valid(v)) = conn.sessions.remove(&session_id) {
+                // The LOGOFF response is still encrypted with the session's key.
+                conn.logged_off = v.crypto.map(|c| (session_id, c));
+            }
             conn.pending.forget_session(session_id);
             tracing::info!(target: "rsmbd::session", "logoff client={} session_id={session_id:#x} principal={}", conn.peer, session.identity().principal);
             return Ok(finish(
@@ -169,6 +185,17 @@ pub fn dispatch(
                 run_blocking(|| handlers::tree_connect::handle(&session, &conn.ctx.registry, req));
             return Ok(match r {
                 Ok(Reply {
+                    body: (id, body), ..
+                }) if body.share_flags & ShareFlags::ENCRYPT_DATA != 0
+                    && reject_unencrypted
+                    && conn.negotiated.as_ref().and_then(|n| n.cipher).is_none() =>
+                {
+                    // 3.3.5.7: a client that cannot encrypt is refused an encrypting share.
+                    let _ = handlers::tree_disconnect::handle(&session, id);
+                    tracing::warn!(target: "rsmbd::session", "tree connect refused client={} path={} reason=\"share requires encryption and the connection negotiated no cipher\"", conn.peer, req.path);
+                    finish(Err(NtStatus::ACCESS_DENIED), None, None)
+                }
+                Ok(Reply {
                     status,
                     body: (id, body),
                 }) => finish(Ok((status, Response::TreeConnect(body))), Some(id), None),
@@ -181,7 +208,8 @@ pub fn dispatch(
             let Some(negotiated) = conn.negotiated.as_ref() else {
                 return Err(disconnect("VALIDATE_NEGOTIATE_INFO before NEGOTIATE"));
             };
-            let body = validate_negotiate::handle(&conn.ctx, negotiated, req, signed)?;
+            // An encrypted request is as authenticated as a signed one (MS-SMB2 3.3.5.15.12).
+            let body = validate_negotiate::handle(&conn.ctx, negotiated, req, signed || encrypted)?;
             return Ok(finish(
                 Ok((NtStatus::SUCCESS, Response::Ioctl(body))),
                 None,
@@ -195,6 +223,20 @@ pub fn dispatch(
     let Some(tree) = session.tree(tree_id) else {
         return Ok(fail(conn, NtStatus::NETWORK_NAME_DELETED));
     };
+    if tree.share.config.encrypt_data {
+        // 3.3.5.2.11: TreeConnect.Share.EncryptData with RejectUnencryptedAccess.
+        if !encrypted && reject_unencrypted {
+            tracing::warn!(target: "rsmbd::session", "unencrypted request on an encrypting share refused client={} session_id={session_id:#x} share={} command={:?}", conn.peer, tree.share.config.name, header.command);
+            return Ok(fail(conn, NtStatus::ACCESS_DENIED));
+        }
+        if conn
+            .sessions
+            .get(&session_id)
+            .is_some_and(|s| matches!(s, SessionState::Valid(v) if v.crypto.is_some()))
+        {
+            conn.encrypt_reply = Some(session_id);
+        }
+    }
     let cx = TreeCx { session, tree };
     let result = run_blocking(|| tree_command(&cx, &request));
     let new_file = match &result {

@@ -16,6 +16,7 @@ pub mod context;
 pub mod credits;
 pub mod dispatch;
 pub mod framing;
+pub mod key_log;
 pub mod negotiate;
 pub mod pending;
 pub mod session_setup;
@@ -30,7 +31,9 @@ use rsmbd_protocol::file_id::FileId;
 use rsmbd_protocol::header::HEADER_SIZE;
 use rsmbd_protocol::messages::Request;
 use rsmbd_protocol::messages::negotiate::Dialect;
+use rsmbd_protocol::transform::{TRANSFORM_HEADER_SIZE, TransformHeader};
 use rsmbd_protocol::{Command, Header, HeaderFlags, HeaderKind, Message, NtStatus};
+use rsmbd_share::crypto::encryption;
 use rsmbd_share::crypto::{PreauthHash, signing};
 
 use compound::ResponsePart;
@@ -68,6 +71,14 @@ pub struct Connection {
     pending: PendingTable,
     /// Whole messages to send after the current reply (final async responses).
     outbox: Vec<BytesMut>,
+    /// The SessionId of the transform header the frame being processed arrived in
+    /// ([MS-SMB2 3.3.5.2.1.1]); `None` for a plaintext frame.
+    encrypted_session: Option<u64>,
+    /// Encrypt the reply to the frame being processed with this session's key
+    /// ([MS-SMB2 3.3.4.1.4]): the whole compound becomes one transform message.
+    encrypt_reply: Option<u64>,
+    /// The cipher keys of a session LOGOFF just removed: its response is sealed with them.
+    logged_off: Option<(u64, session_setup::SessionCrypto)>,
 }
 
 /// The state a related compound member inherits from the one before it
@@ -93,11 +104,14 @@ impl Connection {
             credits,
             pending: PendingTable::default(),
             outbox: Vec::new(),
+            encrypted_session: None,
+            encrypt_reply: None,
+            logged_off: None,
         }
     }
 
     /// The largest frame this connection accepts: the biggest READ/WRITE payload plus room for
-    /// headers and a compound around it.
+    /// headers, a compound and a transform header around it.
     pub fn frame_limit(&self) -> usize {
         self.ctx.config.max_io_size as usize + 64 * 1024
     }
@@ -131,23 +145,110 @@ impl Connection {
         let mut done = Vec::new();
         for op in self.pending.take_all() {
             match self.retry(&op) {
-                Some(part) => done.push(compound::assemble(&[part]).0),
+                Some(part) => {
+                    let encrypt = self.session_encrypts(op.header.session_id);
+                    if let Some(out) = self.emit(vec![part], encrypt) {
+                        done.push(out);
+                    }
+                }
                 None => self.pending.put_back(op),
             }
         }
         done
     }
 
-    fn reply_to(&mut self, msg: &mut [u8]) -> Result<Option<BytesMut>, Disconnect> {
+    /// The session whose responses are all encrypted: Session.EncryptData, or a client that
+    /// has been encrypting its requests.
+    fn session_encrypts(&self, session_id: u64) -> Option<u64> {
+        match self.sessions.get(&session_id) {
+            Some(SessionState::Valid(v))
+                if v.crypto.is_some() && (v.encrypt_data || v.client_encrypts) =>
+            {
+                Some(session_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// Assembles `parts` as one message, encrypted under `encrypt`'s key when given: then the
+    /// members are not signed (MS-SMB2 3.3.4.1.1) and the compound is sealed whole, in place
+    /// behind a reserved transform header. `None` if sealing failed (the reply is dropped).
+    fn emit(&mut self, mut parts: Vec<ResponsePart>, encrypt: Option<u64>) -> Option<BytesMut> {
+        let Some(session_id) = encrypt else {
+            return Some(compound::assemble(&parts).0);
+        };
+        for p in &mut parts {
+            p.sign = None;
+        }
+        let (mut out, _) = compound::assemble_with_prefix(&parts, TRANSFORM_HEADER_SIZE);
+        self.seal(session_id, &mut out).then_some(out)
+    }
+
+    /// Seals an assembled message (transform header room in front) with the session's
+    /// encryption key.
+    fn seal(&mut self, session_id: u64, out: &mut [u8]) -> bool {
+        let crypto = match self.sessions.get_mut(&session_id) {
+            Some(SessionState::Valid(v)) => v.crypto.as_mut(),
+            _ => self
+                .logged_off
+                .as_mut()
+                .filter(|(id, _)| *id == session_id)
+                .map(|(_, c)| c),
+        };
+        let Some(crypto) = crypto else {
+            return false;
+        };
+        match encryption::seal(&crypto.encrypt, &mut crypto.nonces, session_id, out) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(target: "rsmbd::session", "cannot encrypt a response client={} session_id={session_id:#x}: {e}", self.peer);
+                false
+            }
+        }
+    }
+
+    /// [MS-SMB2 3.3.5.2.1.1] Decrypts a transform message in place with the DecryptionKey of
+    /// the session its header names; anything that does not verify closes the connection.
+    fn decrypt_in_place(&mut self, frame: &mut [u8]) -> Result<u64, Disconnect> {
+        let header = encryption::peek(frame)
+            .map_err(|e| disconnect(format!("encrypted message dropped: {e}")))?;
+        let sid = header.session_id;
+        let Some(SessionState::Valid(v)) = self.sessions.get_mut(&sid) else {
+            return Err(disconnect(format!(
+                "encrypted message dropped: no valid session {sid:#x}"
+            )));
+        };
+        let Some(crypto) = v.crypto.as_ref() else {
+            return Err(disconnect(format!(
+                "encrypted message dropped: session {sid:#x} negotiated no cipher"
+            )));
+        };
+        encryption::open(&crypto.decrypt, frame).map_err(|e| {
+            disconnect(format!(
+                "encrypted message dropped session_id={sid:#x}: {e}"
+            ))
+        })?;
+        v.client_encrypts = true;
+        Ok(sid)
+    }
+
+    fn reply_to(&mut self, frame: &mut [u8]) -> Result<Option<BytesMut>, Disconnect> {
         let now = SystemTime::now();
-        if rsmbd_protocol::smb1::is_smb1(msg) {
-            return self.handle_smb1_negotiate(msg, now).map(Some);
+        if rsmbd_protocol::smb1::is_smb1(frame) {
+            return self.handle_smb1_negotiate(frame, now).map(Some);
         }
-        if msg.starts_with(&[0xFD, b'S', b'M', b'B']) {
-            return Err(disconnect(
-                "transform (encrypted) message but encryption was not negotiated",
-            ));
-        }
+        self.encrypted_session = None;
+        self.encrypt_reply = None;
+        let msg: &mut [u8] = if TransformHeader::is_transform(frame) {
+            let sid = self.decrypt_in_place(frame)?;
+            self.encrypted_session = Some(sid);
+            self.encrypt_reply = Some(sid);
+            frame
+                .get_mut(TRANSFORM_HEADER_SIZE..)
+                .ok_or_else(|| disconnect("transform message without a body"))?
+        } else {
+            frame
+        };
         let members = split_members(msg)?;
         let mut parts: Vec<ResponsePart> = Vec::with_capacity(members.len());
         let mut after: Vec<AfterAssembly> = Vec::new();
@@ -170,7 +271,18 @@ impl Connection {
         if parts.is_empty() {
             return Ok(None);
         }
-        let (out, ranges) = compound::assemble(&parts);
+        let encrypt = self.encrypt_reply;
+        if encrypt.is_some() {
+            for p in &mut parts {
+                p.sign = None;
+            }
+        }
+        let prefix = if encrypt.is_some() {
+            TRANSFORM_HEADER_SIZE
+        } else {
+            0
+        };
+        let (mut out, ranges) = compound::assemble_with_prefix(&parts, prefix);
         for a in after {
             let Some(bytes) = ranges.get(a.index).and_then(|r| out.get(r.clone())) else {
                 continue;
@@ -188,6 +300,11 @@ impl Connection {
                     }
                 }
             }
+        }
+        let sealed = encrypt.is_none_or(|sid| self.seal(sid, &mut out));
+        self.logged_off = None;
+        if !sealed {
+            return Err(disconnect("cannot encrypt the response"));
         }
         Ok(Some(out))
     }
@@ -253,6 +370,16 @@ impl Connection {
             return Err(disconnect("client sent a response"));
         }
         let is_related = header.flags.has(HeaderFlags::RELATED_OPERATIONS);
+        if let Some(sid) = self.encrypted_session
+            && !is_related
+            && header.session_id != sid
+        {
+            // 3.3.5.2.1.1: a decrypted message belongs to the session that encrypted it.
+            return Err(disconnect(format!(
+                "encrypted message for session {sid:#x} carries SessionId {:#x}",
+                header.session_id
+            )));
+        }
         let mut inherited_file = None;
         if is_related {
             let Some(prev) = related else {
@@ -282,7 +409,10 @@ impl Connection {
                 header.session_id,
             ) {
                 let part = self.final_part(&op, NtStatus::CANCELLED, dispatch::error_body());
-                self.outbox.push(compound::assemble(&[part]).0);
+                let encrypt = self.session_encrypts(op.header.session_id);
+                if let Some(out) = self.emit(vec![part], encrypt) {
+                    self.outbox.push(out);
+                }
             }
             return Ok(None);
         }

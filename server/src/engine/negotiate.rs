@@ -11,6 +11,9 @@ use rsmbd_protocol::messages::negotiate::{
     SecurityMode, SigningAlgorithm as WireSigningAlgorithm,
 };
 use rsmbd_share::crypto::SigningAlgorithm;
+use rsmbd_share::crypto::encryption::Cipher;
+
+use crate::config::EncryptPolicy;
 
 use super::context::ServerContext;
 
@@ -35,6 +38,9 @@ pub struct Negotiated {
     pub signing_algorithm: SigningAlgorithm,
     /// The NETNAME context: the server name the client dialled (3.1.1 clients send it).
     pub netname: Option<String>,
+    /// Connection.CipherId: the cipher both sides can use, if any (3.0/3.0.2: AES-128-CCM when
+    /// the client set SMB2_GLOBAL_CAP_ENCRYPTION; 3.1.1: from the ENCRYPTION context).
+    pub cipher: Option<Cipher>,
 }
 
 /// The decision for one NEGOTIATE request.
@@ -87,6 +93,8 @@ fn respond(
         SigningAlgorithm::HmacSha256
     };
     let mut netname = None;
+    let mut cipher = None;
+    let offer_encryption = ctx.encrypt != EncryptPolicy::Off;
     if dialect == Dialect::SMB3_1_1 {
         // 3.3.5.4: a 3.1.1 NEGOTIATE without exactly one PREAUTH context offering SHA-512 fails.
         let preauth = req.negotiate_contexts.iter().filter_map(|c| match c {
@@ -130,8 +138,20 @@ fn respond(
                 NegotiateContext::NetnameNegotiateContextId { netname: n } => {
                     netname = Some(n.clone())
                 }
-                // Encryption, compression, transport and RDMA contexts are not supported yet:
-                // MS-SMB2 3.3.5.4 says to leave them out of the response.
+                NegotiateContext::Encryption { ciphers } if offer_encryption => {
+                    // 3.3.5.4: our preference order; ids we do not know are skipped. No common
+                    // cipher is answered with CipherId 0 (the connection cannot encrypt).
+                    cipher = ctx
+                        .ciphers
+                        .iter()
+                        .copied()
+                        .find(|c| ciphers.contains(&c.id()));
+                    contexts.push(NegotiateContext::Encryption {
+                        ciphers: vec![cipher.map_or(0, Cipher::id)],
+                    });
+                }
+                // Compression, transport and RDMA contexts are not supported: MS-SMB2 3.3.5.4
+                // says to leave them out of the response.
                 _ => {}
             }
         }
@@ -142,11 +162,20 @@ fn respond(
         server_security_mode |= SecurityMode::SIGNING_REQUIRED;
     }
     // LARGE_MTU enables multi-credit requests (2.1+); nothing else is offered yet.
-    let server_capabilities = if dialect >= Dialect::SMB2_1 {
+    let mut server_capabilities = if dialect >= Dialect::SMB2_1 {
         Capabilities::LARGE_MTU
     } else {
         0
     };
+    // 3.0/3.0.2 signal encryption with the capability (AES-128-CCM implied); 3.1.1 uses the
+    // context only (MS-SMB2 3.3.5.4).
+    if (dialect == Dialect::SMB3_0 || dialect == Dialect::SMB3_0_2)
+        && offer_encryption
+        && req.capabilities & Capabilities::ENCRYPTION != 0
+    {
+        server_capabilities |= Capabilities::ENCRYPTION;
+        cipher = Some(Cipher::Aes128Ccm);
+    }
     // 2.0.2 has no multi-credit requests: a single request carries at most 64 KiB.
     let max_io = if dialect == Dialect::SMB2_0_2 {
         65536
@@ -164,6 +193,7 @@ fn respond(
         server_security_mode,
         signing_algorithm,
         netname,
+        cipher,
     };
     let response = NegotiateResponse {
         security_mode: server_security_mode,

@@ -17,13 +17,17 @@ use std::time::SystemTime;
 use rsmbd_auth::{Acceptor, Authenticated, Mechanism, Step, enctype_name};
 use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::messages::negotiate::{Dialect, SecurityMode};
+use rsmbd_protocol::messages::session_setup::SessionFlags;
 use rsmbd_protocol::messages::session_setup::{SessionSetupRequest, SessionSetupResponse};
+use rsmbd_share::crypto::encryption::{CipherKey, NonceSequence};
 use rsmbd_share::crypto::keys::KeyDialect;
 use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm};
 use rsmbd_share::session::{Identity, Session};
 
 use super::context::ServerContext;
+use super::key_log::LoggedKeys;
 use super::negotiate::Negotiated;
+use crate::config::EncryptPolicy;
 
 /// [MS-SMB2 2.2.5] SMB2_SESSION_FLAG_BINDING.
 const FLAG_BINDING: u8 = 0x01;
@@ -51,8 +55,27 @@ pub struct ValidSession {
     pub keys: SessionKeys,
     /// Session.SigningRequired: every request must be signed and every response is.
     pub signing_required: bool,
+    /// The session's cipher keys, when the connection negotiated a cipher.
+    pub crypto: Option<SessionCrypto>,
+    /// Session.EncryptData: every request must arrive encrypted and every response is.
+    pub encrypt_data: bool,
+    /// The client has sent an encrypted request: from then on every response (including
+    /// late async ones) is encrypted, as clients that encrypt reject plaintext replies.
+    pub client_encrypts: bool,
     /// Who and how, for logs and the audit line.
     pub audit: String,
+}
+
+/// [MS-SMB2 3.3.1.8] Session.EncryptionKey/DecryptionKey with the connection's cipher, and the
+/// nonce sequence of the encryption key.
+#[derive(Debug)]
+pub struct SessionCrypto {
+    /// Session.DecryptionKey (client to server).
+    pub decrypt: CipherKey,
+    /// Session.EncryptionKey (server to client).
+    pub encrypt: CipherKey,
+    /// Nonces for `encrypt`; never repeats under it.
+    pub nonces: NonceSequence,
 }
 
 /// What the engine must do with the response.
@@ -186,14 +209,26 @@ pub fn handle(
             }
         }
         Step::Done { output, session } => {
+            if ctx.encrypt == EncryptPolicy::Required && negotiated.cipher.is_none() {
+                // 3.3.5.5.3: EncryptData with RejectUnencryptedAccess and a client that cannot
+                // encrypt: no session.
+                tracing::warn!(target: "rsmbd::session", "session setup refused client={peer} principal={} reason=\"encrypt = required but the client negotiated no cipher\"", session.principal);
+                sessions.remove(&session_id);
+                return SetupReply::error(NtStatus::ACCESS_DENIED, session_id);
+            }
             let preauth = preauth.clone();
             let valid = establish(ctx, negotiated, session_id, &session, &preauth, req, peer);
+            let session_flags = if valid.encrypt_data {
+                SessionFlags::ENCRYPT_DATA
+            } else {
+                0
+            };
             sessions.insert(session_id, SessionState::Valid(Box::new(valid)));
             SetupReply {
                 status: NtStatus::SUCCESS,
                 session_id,
                 body: Some(SessionSetupResponse {
-                    session_flags: 0,
+                    session_flags,
                     security_buffer: output.into(),
                 }),
                 // 3.1.1 clients MUST reject an unsigned final response (MS-SMB2 3.2.5.3.1);
@@ -221,13 +256,52 @@ fn establish(
         _ => KeyDialect::Smb2,
     };
     let signing_algorithm: SigningAlgorithm = negotiated.signing_algorithm;
+    let cipher = negotiated.cipher;
+    // AES-256 ciphers take the whole GSS key into the KDF (see SessionKeys::derive).
     let keys = SessionKeys::derive(
         key_dialect,
         auth.session_key.as_bytes(),
         Some(preauth),
         signing_algorithm,
-        16,
+        cipher.map_or(16, |c| c.key_len()),
     );
+    let crypto = match (cipher, &keys.dialect3) {
+        (Some(c), Some(d3)) => match (
+            CipherKey::new(c, &d3.decryption),
+            CipherKey::new(c, &d3.encryption),
+        ) {
+            (Some(decrypt), Some(encrypt)) => Some(SessionCrypto {
+                decrypt,
+                encrypt,
+                nonces: NonceSequence::new(),
+            }),
+            _ => None,
+        },
+        _ => None,
+    };
+    let encrypt_data = crypto.is_some()
+        && matches!(
+            ctx.encrypt,
+            EncryptPolicy::Desired | EncryptPolicy::Required
+        );
+    if let (Some(log), Some(d3)) = (&ctx.key_log, &keys.dialect3) {
+        let gss = auth.session_key.as_bytes();
+        log.write(&LoggedKeys {
+            session_id,
+            cipher: cipher.map_or("-", |c| c.name()),
+            // Wireshark derives from the 16-byte SessionKey unless the cipher is AES-256,
+            // where (like Samba) the whole GSS key is the KDF input.
+            session_key: if cipher.is_some_and(|c| c.key_len() == 32) {
+                gss
+            } else {
+                &keys.session_key[..]
+            },
+            signing_key: &keys.signing_key[..],
+            application_key: &d3.application,
+            s2c: &d3.encryption,
+            c2s: &d3.decryption,
+        });
+    }
     let signing_required = ctx.config.require_signing
         || u16::from(req.security_mode) & SecurityMode::SIGNING_REQUIRED != 0;
     let mech = match &auth.mechanism {
@@ -235,7 +309,7 @@ fn establish(
         other => format!("{other:?}").to_lowercase(),
     };
     let audit = format!(
-        "client={peer} principal={} mech={mech} enctype={} session_enctype={} spn={} kvno={}{} dialect={} signing={} signing_required={} netname={}",
+        "client={peer} principal={} mech={mech} enctype={} session_enctype={} spn={} kvno={}{} dialect={} signing={} signing_required={} cipher={} encrypt_data={encrypt_data} netname={}",
         auth.principal,
         enctype_name(auth.ticket_enctype),
         enctype_name(auth.session_enctype),
@@ -249,6 +323,7 @@ fn establish(
         dialect_name(negotiated.dialect),
         keys.signing_algorithm.name(),
         signing_required,
+        cipher.map_or("-", |c| c.name()),
         negotiated.netname.as_deref().unwrap_or("-"),
     );
     tracing::info!(target: "rsmbd::session", "session established session_id={session_id:#x} {audit}");
@@ -262,6 +337,9 @@ fn establish(
         share,
         keys,
         signing_required,
+        crypto,
+        encrypt_data,
+        client_encrypts: false,
         audit,
     }
 }
