@@ -517,6 +517,8 @@ struct EngineState {
     next_id: u64,
     trees: Vec<u32>,
     files: Vec<FileId>,
+    /// Every answer's command and status, in order.
+    trace: Vec<(Command, NtStatus)>,
 }
 
 impl EngineState {
@@ -554,7 +556,10 @@ impl EngineState {
 
     /// One request body built with the protocol encoders.
     fn body(&self, inp: &mut Input<'_>) -> (Command, Vec<u8>) {
+        // Encoders write offsets relative to the header, so leave room for one.
         let mut w = Writer::new();
+        w.start_message();
+        w.zeros(64);
         let command = match inp.u8() % 17 {
             0 => {
                 let share = inp.pick(PATHS);
@@ -725,7 +730,7 @@ impl EngineState {
                 Command::LOGOFF
             }
         };
-        (command, w.as_slice().to_vec())
+        (command, w.as_slice().get(64..).unwrap_or_default().to_vec())
     }
 
     /// A frame of 1–3 members (built requests, or raw bytes behind a plausible header).
@@ -789,6 +794,7 @@ impl EngineState {
                 .unwrap_or_else(|e| panic!("reply header decodes: {e:?} {member:02x?}"));
             let body = Response::decode(h.command, h.status, Message::new(member))
                 .unwrap_or_else(|e| panic!("reply body decodes: {e:?} {h:?} {member:02x?}"));
+            self.trace.push((h.command, h.status));
             if h.status != NtStatus::SUCCESS {
                 continue;
             }
@@ -863,6 +869,12 @@ impl Drop for Sandbox {
 /// with a ticket from the test KDC (unsigned requests allowed), then fed up to 48 frames
 /// built from the input. Every answer must decode; nothing may appear outside the share.
 pub fn engine(data: &[u8]) {
+    engine_trace(data);
+}
+
+/// [`engine`], returning the command and status of every answer after the logon (so tests
+/// can check that a seed reaches the state it was written for).
+pub fn engine_trace(data: &[u8]) -> Vec<(Command, NtStatus)> {
     let mut inp = Input::new(data);
     let sandbox = Sandbox::new();
     let ctx = crate::context(&sandbox.share(), &kdc().0.keytab_bytes());
@@ -873,6 +885,7 @@ pub fn engine(data: &[u8]) {
         next_id: 0,
         trees: Vec::new(),
         files: Vec::new(),
+        trace: Vec::new(),
     };
     let negotiate = NegotiateRequest {
         security_mode: 1,
@@ -920,6 +933,8 @@ pub fn engine(data: &[u8]) {
         }
     }
     s.conn.close();
+    let trace = std::mem::take(&mut s.trace);
     drop(s);
     sandbox.assert_confined();
+    trace
 }

@@ -83,6 +83,46 @@ fn oracles_accept_empty_and_short_inputs() {
     }
 }
 
+/// The engine seeds reach the states they were written for, so the fuzzer starts from
+/// logged-on file, directory and pipe I/O rather than from the front door.
+#[test]
+fn engine_seeds_reach_post_logon_states() {
+    let ok = NtStatus::SUCCESS;
+    let seed = |name: &str| std::fs::read(fuzz_dir().join("corpus/engine").join(name)).unwrap();
+    let trace = fuzzing::engine_trace(&seed("seed-file-io"));
+    let commands: Vec<Command> = trace.iter().map(|(c, _)| *c).collect();
+    assert_eq!(
+        commands,
+        [
+            Command::TREE_CONNECT,
+            Command::CREATE,
+            Command::WRITE,
+            Command::READ,
+            Command::QUERY_INFO,
+            Command::CLOSE
+        ]
+    );
+    assert!(trace.iter().all(|(_, s)| *s == ok), "{trace:?}");
+
+    let trace = fuzzing::engine_trace(&seed("seed-directory"));
+    assert_eq!(trace.get(2), Some(&(Command::QUERY_DIRECTORY, ok)), "{trace:?}");
+    assert_eq!(
+        trace.get(3),
+        Some(&(Command::QUERY_DIRECTORY, NtStatus::NO_MORE_FILES)),
+        "{trace:?}"
+    );
+
+    let trace = fuzzing::engine_trace(&seed("seed-rename-escape"));
+    assert_eq!(trace.get(1), Some(&(Command::CREATE, ok)), "{trace:?}");
+    let rename = trace.get(2).unwrap();
+    assert_eq!(rename.0, Command::SET_INFO);
+    assert_ne!(rename.1, ok, "a rename out of the share is refused");
+
+    let trace = fuzzing::engine_trace(&seed("seed-ipc"));
+    assert_eq!(trace.get(1), Some(&(Command::TREE_CONNECT, ok)), "{trace:?}");
+    assert_eq!(trace.get(2), Some(&(Command::CREATE, ok)), "srvsvc opens: {trace:?}");
+}
+
 // ------------------------------------------------------------------ seed generation
 
 fn write(target: &str, name: &str, data: &[u8]) {
