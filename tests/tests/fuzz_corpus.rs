@@ -105,7 +105,11 @@ fn engine_seeds_reach_post_logon_states() {
     assert!(trace.iter().all(|(_, s)| *s == ok), "{trace:?}");
 
     let trace = fuzzing::engine_trace(&seed("seed-directory"));
-    assert_eq!(trace.get(2), Some(&(Command::QUERY_DIRECTORY, ok)), "{trace:?}");
+    assert_eq!(
+        trace.get(2),
+        Some(&(Command::QUERY_DIRECTORY, ok)),
+        "{trace:?}"
+    );
     assert_eq!(
         trace.get(3),
         Some(&(Command::QUERY_DIRECTORY, NtStatus::NO_MORE_FILES)),
@@ -119,8 +123,16 @@ fn engine_seeds_reach_post_logon_states() {
     assert_ne!(rename.1, ok, "a rename out of the share is refused");
 
     let trace = fuzzing::engine_trace(&seed("seed-ipc"));
-    assert_eq!(trace.get(1), Some(&(Command::TREE_CONNECT, ok)), "{trace:?}");
-    assert_eq!(trace.get(2), Some(&(Command::CREATE, ok)), "srvsvc opens: {trace:?}");
+    assert_eq!(
+        trace.get(1),
+        Some(&(Command::TREE_CONNECT, ok)),
+        "{trace:?}"
+    );
+    assert_eq!(
+        trace.get(2),
+        Some(&(Command::CREATE, ok)),
+        "srvsvc opens: {trace:?}"
+    );
 }
 
 // ------------------------------------------------------------------ seed generation
