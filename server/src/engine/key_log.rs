@@ -3,17 +3,17 @@
 //! own traffic. Off by default; the file is created 0600 and only ever appended to.
 //!
 //! Each line is a ready-to-paste entry for Wireshark's SMB2 "Secret session keys" table
-//! (`smb2_seskey_list` UAT: Session ID, Session Key, Server-to-Client, Client-to-Server, all
-//! hex; the Session ID as its 8 bytes appear on the wire, little-endian), preceded by a
-//! comment line naming the same keys:
+//! (`smb2_seskey_list` UAT: Session ID, Session Key, Server-to-Client, Client-to-Server; hex
+//! byte fields, unquoted as in the UAT file; the Session ID as its 8 bytes appear on the wire,
+//! little-endian), preceded by a comment line naming the other keys:
 //!
 //! ```text
 //! # rsmbd session_id=0x... cipher=AES-256-GCM signing_key=... application_key=...
-//! "0100000000a0b1c2","<session key>","<S2C key>","<C2S key>"
+//! 0100000000a0b1c2,<session key>,<S2C key>,<C2S key>
 //! ```
 //!
-//! Use it with `tshark -o "uat:smb2_seskey_list:<the quoted line>"`, or save the quoted lines
-//! as `smb2_seskey_list` in a Wireshark profile directory.
+//! Use it with `tshark -o "uat:smb2_seskey_list:<the line>"`, or append the lines to
+//! `smb2_seskey_list` in a Wireshark profile directory.
 
 use std::fs::File;
 use std::io::Write;
@@ -35,7 +35,7 @@ pub struct LoggedKeys<'a> {
     pub session_id: u64,
     /// Cipher name, or "-".
     pub cipher: &'a str,
-    /// The key Wireshark derives the others from (the full GSS key for AES-256 ciphers).
+    /// Session.SessionKey (16 bytes).
     pub session_key: &'a [u8],
     /// Session.SigningKey.
     pub signing_key: &'a [u8],
@@ -76,7 +76,7 @@ impl KeyLog {
 /// The two lines for one session.
 pub fn format_entry(k: &LoggedKeys<'_>) -> String {
     format!(
-        "# rsmbd session_id={:#x} cipher={} signing_key={} application_key={}\n\"{}\",\"{}\",\"{}\",\"{}\"\n",
+        "# rsmbd session_id={:#x} cipher={} signing_key={} application_key={}\n{},{},{},{}\n",
         k.session_id,
         k.cipher,
         hex(k.signing_key),
@@ -109,9 +109,9 @@ mod tests {
             c2s: &[4; 16],
         });
         let uat = e.lines().nth(1).unwrap();
-        assert!(uat.starts_with("\"1100001400e40800\",\"abababab"));
+        assert!(uat.starts_with("1100001400e40800,abababab"));
         assert_eq!(uat.split(',').count(), 4);
-        assert!(uat.ends_with(&format!("\"{}\"", "04".repeat(16))));
+        assert!(uat.ends_with(&format!(",{}", "04".repeat(16))));
     }
 
     #[test]

@@ -285,17 +285,12 @@ fn establish(
             EncryptPolicy::Desired | EncryptPolicy::Required
         );
     if let (Some(log), Some(d3)) = (&ctx.key_log, &keys.dialect3) {
-        let gss = auth.session_key.as_bytes();
         log.write(&LoggedKeys {
             session_id,
             cipher: cipher.map_or("-", |c| c.name()),
-            // Wireshark derives from the 16-byte SessionKey unless the cipher is AES-256,
-            // where (like Samba) the whole GSS key is the KDF input.
-            session_key: if cipher.is_some_and(|c| c.key_len() == 32) {
-                gss
-            } else {
-                &keys.session_key[..]
-            },
+            // Session.SessionKey (16 bytes: Wireshark 4.0 accepts no more); the AES-256
+            // cipher keys, derived from the whole GSS key, are given explicitly.
+            session_key: &keys.session_key[..],
             signing_key: &keys.signing_key[..],
             application_key: &d3.application,
             s2c: &d3.encryption,
