@@ -4,9 +4,11 @@
 - smbclient at SMB 2.1 with protection off cannot use the share (MS-SMB2 3.3.5.7);
 - smbclient at 3.1.1 without asking for encryption is told to encrypt by the share flag and
   moves a file intact;
-- tshark, given the key log, decodes the CREATE/WRITE/CLOSE of an AES-256-GCM session captured on
+- tshark, given the key log, decodes the CREATE/WRITE/CLOSE of an AES-128-GCM session captured on
   loopback, with no malformed packets; the key log is 0600;
-- flipping one byte of an encrypted WRITE on the wire drops the connection, the file unchanged.
+- flipping one byte of an encrypted WRITE on the wire drops the connection, the file unchanged;
+- (against the main server) smbprotocol require_encryption at 3.0, 3.0.2 and 3.1.1 with only
+  AES-256-GCM offered.
 """
 
 from __future__ import annotations
@@ -161,3 +163,50 @@ def test_flipped_byte_drops_connection_and_file_unchanged(alice_env, enc_server)
     assert (enc_server["share"] / "victim.bin").read_bytes() == b"original"
     log = enc_server["log"].read_text()
     assert "encrypted message dropped" in log, log[-2000:]
+
+
+@pytest.mark.parametrize("variant", ["3.0.0", "3.0.2", "3.1.1-AES-256-GCM-only"])
+def test_smbprotocol_require_encryption_variants(alice_env, server, variant):
+    """smbprotocol with Kerberos and require_encryption at 3.0 and 3.0.2 (AES-128-CCM), and at
+    3.1.1 offering only AES-256-GCM (the 32-byte keys come from the whole Kerberos key): the
+    session encrypts and 1 MiB round-trips."""
+    for module, pip_name in (("smbprotocol", "smbprotocol"), ("gssapi", "gssapi")):
+        harness.require_module(module, pip_name)
+    from smbprotocol import Dialects
+    from smbprotocol.connection import Ciphers as Cipher, Connection
+    from smbprotocol.open import (CreateDisposition, CreateOptions, FilePipePrinterAccessMask,
+                                  ImpersonationLevel, Open, ShareAccess)
+    from smbprotocol.session import Session
+    from smbprotocol.tree import TreeConnect
+
+    dialect = {"3.0.0": Dialects.SMB_3_0_0, "3.0.2": Dialects.SMB_3_0_2}.get(variant, Dialects.SMB_3_1_1)
+    algos = [Cipher.AES_256_GCM] if variant.endswith("only") else None
+    conn = Connection(uuid.uuid4(), SERVER, 445)
+    conn.connect(dialect, timeout=30, preferred_encryption_algos=algos)
+    name = f"smbprotocol-{variant}.bin"
+    data = os.urandom(1024 * 1024)
+    try:
+        assert conn.dialect == dialect
+        if algos:
+            assert conn.cipher_id == Cipher.AES_256_GCM
+        session = Session(conn, auth_protocol="kerberos", require_encryption=True)
+        session.connect()
+        assert session.encrypt_data
+        tree = TreeConnect(session, rf"\\{SERVER}\{SHARE}")
+        tree.connect()
+        f = Open(tree, name)
+        f.create(ImpersonationLevel.Impersonation,
+                 FilePipePrinterAccessMask.GENERIC_READ | FilePipePrinterAccessMask.GENERIC_WRITE,
+                 0, ShareAccess.FILE_SHARE_READ, CreateDisposition.FILE_OVERWRITE_IF,
+                 CreateOptions.FILE_NON_DIRECTORY_FILE)
+        step = min(conn.max_write_size, 256 * 1024)
+        for off in range(0, len(data), step):
+            f.write(data[off:off + step], off)
+        back = b"".join(f.read(off, min(step, len(data) - off)) for off in range(0, len(data), step))
+        f.close()
+        tree.disconnect()
+        session.disconnect()
+    finally:
+        conn.disconnect()
+        (server.share_path / name).unlink(missing_ok=True)
+    assert back == data
