@@ -210,3 +210,58 @@ def test_smbprotocol_require_encryption_variants(alice_env, server, variant):
         conn.disconnect()
         (server.share_path / name).unlink(missing_ok=True)
     assert back == data
+
+
+def test_encrypt_required_every_response_after_logon_is_a_transform(smbclient, realm, run_dir,
+                                                                    server, workdir):
+    """With global `encrypt = required`, smbclient (not asking for encryption) is told to encrypt
+    by SMB2_SESSION_FLAG_ENCRYPT_DATA: on the wire, every server message after the final
+    SESSION_SETUP response is a transform (0xFD 'SMB'), and the file round-trips."""
+    if server.kind != "rsmbd":
+        pytest.skip("rsmbd-specific configuration")
+    harness.require_tool("tshark", "tshark")
+    port = 4446
+    d = run_dir / "enc-required"
+    d.mkdir(exist_ok=True)
+    (d / "share").mkdir(exist_ok=True)
+    conf = d / "rsmbd.toml"
+    conf.write_text(
+        f'listen = ["{ADDR}:{port}"]\nkeytab = "{realm.keytab}"\nencrypt = "required"\n'
+        f'[[share]]\nname = "{SHARE}"\npath = "{d / "share"}"\n'
+    )
+    env = dict(os.environ, RUST_LOG="info", KRB5_CONFIG=str(realm.dir / "krb5.conf"))
+    with open(d / "rsmbd.log", "wb") as log:
+        proc = subprocess.Popen([server.proc.args[0], "serve", "--config", str(conf)], stdout=log,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not harness.port_open(ADDR, port):
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+            pcap = d / "cap.pcapng"
+            pcap.unlink(missing_ok=True)
+            cap = subprocess.Popen(["dumpcap", "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", str(pcap)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.5)
+            data = os.urandom(200_000)
+            (workdir / "r.bin").write_bytes(data)
+            smbclient.ok("put r.bin r.bin; get r.bin r2.bin; ls", extra=("-p", str(port)), cwd=workdir)
+            time.sleep(1.0)
+            cap.terminate()
+            cap.wait(timeout=10)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert (workdir / "r2.bin").read_bytes() == data
+    out = subprocess.run(
+        ["tshark", "-r", str(pcap), "-d", f"tcp.port=={port},nbss", "-Y", f"smb2 && tcp.srcport=={port}",
+         "-T", "fields", "-e", "smb2.cmd", "-e", "smb2.header.transform.flags"],
+        capture_output=True, text=True, timeout=60)
+    rows = [r.split("\t") for r in out.stdout.splitlines()]
+    assert rows, out.stderr
+    # Plaintext answers are allowed only up to the final SESSION_SETUP response (cmd 1).
+    last_setup = max(i for i, r in enumerate(rows) if r[0] == "1")
+    after = rows[last_setup + 1:]
+    assert after, rows
+    clear = [r for r in after if not (len(r) > 1 and r[1])]
+    assert not clear, f"server messages in clear after logon: {clear}"
