@@ -6,8 +6,6 @@ every listed test normally (the harness is proven there). Keep each reason speci
 """
 
 KNOWN_GAPS = {
-    "test_encryption.py::": "rsmbd does not negotiate SMB3 encryption yet "
-    "(server/src/engine/negotiate.rs ignores the encryption context; no TRANSFORM_HEADER support)",
 }
 
 
