@@ -40,6 +40,7 @@ use rsmbd_protocol::{
 };
 use rsmbd_share::ipc::pipe::MAX_QUEUED_OUTPUT;
 use rsmbd_share::ipc::{PipeServerInfo, PipeShareInfo, STYPE_DISKTREE, STYPE_IPC, open_pipe};
+use zeroize::Zeroizing;
 
 use crate::kdc::{HOST, TestKdc};
 
@@ -275,24 +276,33 @@ fn kdc() -> &'static (TestKdc, Arc<AcceptorConfig>) {
     })
 }
 
-/// A valid SPNEGO AP-REQ from the test KDC, minted again once a minute so it stays inside the
-/// clock-skew window of a long fuzzing run.
-fn fresh_token() -> Vec<u8> {
-    static TOKEN: Mutex<Option<(Instant, Vec<u8>)>> = Mutex::new(None);
+/// A valid SPNEGO AP-REQ from the test KDC and its session key, minted again once a minute so
+/// it stays inside the clock-skew window of a long fuzzing run.
+fn fresh_ticket() -> (Vec<u8>, Zeroizing<Vec<u8>>) {
+    type Minted = (Instant, Vec<u8>, Zeroizing<Vec<u8>>);
+    static TOKEN: Mutex<Option<Minted>> = Mutex::new(None);
     let mut guard = TOKEN.lock().unwrap_or_else(|p| p.into_inner());
     match &*guard {
-        Some((at, t)) if at.elapsed() < Duration::from_secs(60) => t.clone(),
+        Some((at, t, k)) if at.elapsed() < Duration::from_secs(60) => (t.clone(), k.clone()),
         _ => {
-            let (t, _) = kdc().0.spnego_ap_req("alice");
-            *guard = Some((Instant::now(), t.clone()));
-            t
+            let (t, key) = kdc().0.spnego_ap_req("alice");
+            let k = Zeroizing::new(key.as_bytes().to_vec());
+            *guard = Some((Instant::now(), t.clone(), k.clone()));
+            (t, k)
         }
     }
 }
 
+fn fresh_token() -> Vec<u8> {
+    fresh_ticket().0
+}
+
 /// Feeds `legs` to one fresh acceptor. Once a step has completed or refused the exchange,
-/// every later token is refused, and nothing but the minted token may authenticate.
-fn run_acceptor(legs: &[Vec<u8>], minted: Option<&[u8]>) {
+/// every later token is refused. A logon may only succeed as the client the KDC issued the
+/// ticket to, with the session key it issued (`minted_key`): fields outside the encrypted
+/// parts (e.g. the mechTypes list) are not integrity protected, so an edited token may
+/// legitimately authenticate, but never as anyone else or with another key.
+fn run_acceptor(legs: &[Vec<u8>], minted_key: &[u8]) {
     let mut acceptor = Acceptor::new(kdc().1.clone(), Arc::new(ReplayCache::new()));
     let mut ended = false;
     for leg in legs {
@@ -304,11 +314,12 @@ fn run_acceptor(legs: &[Vec<u8>], minted: Option<&[u8]>) {
                 assert!(more);
                 assert!(output.len() < 64 * 1024);
             }
-            Step::Done { .. } => {
+            Step::Done { session, .. } => {
                 assert!(!ended, "Done after the exchange ended");
+                assert_eq!(session.principal, "alice@EXAMPLE.TEST", "{leg:02x?}");
                 assert!(
-                    minted.is_some_and(|m| leg.as_slice() == m),
-                    "authenticated without a ticket from the KDC: {leg:02x?}"
+                    session.session_key.as_bytes() == minted_key,
+                    "authenticated with a session key the KDC did not issue: {leg:02x?}"
                 );
                 ended = true;
             }
@@ -327,15 +338,11 @@ pub fn spnego(data: &[u8]) {
     let mut inp = Input::new(data);
     let mode = inp.u8() % 3;
     let mut legs = Vec::new();
-    let mut minted = None;
+    let (token, key) = fresh_ticket();
     match mode {
-        1 => {
-            let t = fresh_token();
-            legs.push(t.clone());
-            minted = Some(t);
-        }
+        1 => legs.push(token),
         2 => {
-            let mut t = fresh_token();
+            let mut t = token;
             let edits = inp.u8() % 8;
             for _ in 0..edits {
                 let at = usize::from(inp.u16());
@@ -361,9 +368,7 @@ pub fn spnego(data: &[u8]) {
     if legs.is_empty() {
         legs.push(Vec::new());
     }
-    // An edited token that happens to equal the original may authenticate.
-    let original = (mode == 2).then(fresh_token);
-    run_acceptor(&legs, minted.as_deref().or(original.as_deref()));
+    run_acceptor(&legs, &key);
 }
 
 /// [RFC 4120 5.5.1] arbitrary DER as the AP-REQ inside a well-formed SPNEGO NegTokenInit
@@ -385,7 +390,7 @@ pub fn ap_req(data: &[u8]) {
     let Ok(der) = rasn::der::encode(&init) else {
         return;
     };
-    run_acceptor(&[gss::wrap(oid::SPNEGO, &der)], None);
+    run_acceptor(&[gss::wrap(oid::SPNEGO, &der)], &fresh_ticket().1);
 }
 
 /// Extracts the AP-REQ DER from a SPNEGO token as [`TestKdc::spnego_ap_req`] builds it (for
