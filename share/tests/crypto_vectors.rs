@@ -132,3 +132,68 @@ fn smb311_aes_cmac_signatures_from_the_published_walkthrough() {
     }
     assert_eq!(checked, 3);
 }
+
+fn h(s: &str) -> Vec<u8> {
+    hex::decode(s).unwrap()
+}
+
+#[test]
+fn aes_cmac_rfc4493_examples() {
+    // RFC 4493 section 4, examples 1-4 (AES-128 key, messages of 0, 16, 40 and 64 bytes).
+    let key: [u8; 16] = h("2b7e151628aed2a6abf7158809cf4f3c").try_into().unwrap();
+    let m = h(
+        "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51\
+               30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
+    );
+    for (len, tag) in [
+        (0, "bb1d6929e95937287fa37d129b756746"),
+        (16, "070a16b46b4d4144f79bdd9dd04a287c"),
+        (40, "dfa66747de9ae63030ca32611497c827"),
+        (64, "51f0bebf7e3b9d92fc49741779363cfe"),
+    ] {
+        let got = signing::mac(SigningAlgorithm::AesCmac, &key, &[0; 12], &m[..len]).unwrap();
+        assert_eq!(hex::encode(got), tag, "RFC 4493 example with Mlen = {len}");
+    }
+}
+
+#[test]
+fn aes_gmac_nist_gcm_vectors() {
+    // GMAC is GCM with no plaintext: these are NIST CAVP gcmEncryptExtIV128 (PTlen = 0) and the
+    // GCM specification's test case 1 (empty AAD).
+    let cases = [
+        (
+            "77be63708971c4e240d1cb79e8d77feb",
+            "e0e00f19fed7ba0136a797f3",
+            "7a43ec1d9c0a5a78a0b16533a6213cab",
+            "209fcc8d3675ed938e9c7166709dd946",
+        ),
+        (
+            "00000000000000000000000000000000",
+            "000000000000000000000000",
+            "",
+            "58e2fccefa7e3061367f1d57a4e7455a",
+        ),
+    ];
+    for (key, nonce, aad, tag) in cases {
+        let key: [u8; 16] = h(key).try_into().unwrap();
+        let nonce: [u8; 12] = h(nonce).try_into().unwrap();
+        let got = signing::mac(SigningAlgorithm::AesGmac, &key, &nonce, &h(aad)).unwrap();
+        assert_eq!(hex::encode(got), tag);
+    }
+}
+
+#[test]
+fn hmac_sha256_rfc4231_truncated_to_16_bytes() {
+    // RFC 4231 test case 2 ("Jefe"), truncated as SMB 2.x signing truncates it. The key is
+    // padded with zeros to 16 bytes, which HMAC treats as the same key.
+    let mut key = [0u8; 16];
+    key[..4].copy_from_slice(b"Jefe");
+    let got = signing::mac(
+        SigningAlgorithm::HmacSha256,
+        &key,
+        &[0; 12],
+        b"what do ya want for nothing?",
+    )
+    .unwrap();
+    assert_eq!(hex::encode(got), "5bdcc146bf60754e6a042426089575c7");
+}

@@ -51,23 +51,38 @@ fn compute(algorithm: SigningAlgorithm, key: &[u8; 16], msg: &mut [u8]) -> Optio
     }
     msg.get_mut(SIGNATURE_OFFSET..SIGNATURE_OFFSET + 16)?
         .fill(0);
+    let nonce = match algorithm {
+        SigningAlgorithm::AesGmac => gmac_nonce(msg)?,
+        _ => [0; 12],
+    };
+    mac(algorithm, key, &nonce, msg)
+}
+
+/// The bare MAC primitive: HMAC-SHA256 truncated to 16 bytes, AES-128-CMAC (RFC 4493), or
+/// AES-128-GMAC (GCM with no plaintext and `data` as the additional data; `nonce` is used by
+/// GMAC only). Separate from message handling so the RFC and NIST vectors test this code.
+pub fn mac(
+    algorithm: SigningAlgorithm,
+    key: &[u8; 16],
+    nonce: &[u8; 12],
+    data: &[u8],
+) -> Option<[u8; 16]> {
     let mut tag = [0u8; 16];
     match algorithm {
         SigningAlgorithm::HmacSha256 => {
             let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
-            mac.update(msg);
+            mac.update(data);
             tag.copy_from_slice(mac.finalize().into_bytes().get(..16)?);
         }
         SigningAlgorithm::AesCmac => {
             let mut mac = <Cmac<Aes128> as KeyInit>::new_from_slice(key).ok()?;
-            mac.update(msg);
+            mac.update(data);
             tag.copy_from_slice(&mac.finalize().into_bytes());
         }
         SigningAlgorithm::AesGmac => {
-            let nonce = gmac_nonce(msg)?;
             let cipher = Aes128Gcm::new_from_slice(key).ok()?;
             let t = cipher
-                .encrypt_inout_detached(&Nonce::from(nonce), msg, (&mut [][..]).into())
+                .encrypt_inout_detached(&Nonce::from(*nonce), data, (&mut [][..]).into())
                 .ok()?;
             tag.copy_from_slice(&t);
         }
