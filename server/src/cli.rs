@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// 3.1.1 cipher preference, comma-separated (e.g. AES-256-GCM,AES-128-GCM).
     #[arg(long, value_delimiter = ',')]
     pub encryption_ciphers: Option<Vec<String>>,
+    /// 3.1.1 signing preference, comma-separated (e.g. AES-128-CMAC,HMAC-SHA256).
+    #[arg(long, value_delimiter = ',')]
+    pub signing_algorithms: Option<Vec<String>>,
     /// Accept unencrypted requests on encrypting sessions and shares (RejectUnencryptedAccess
     /// off).
     #[arg(long)]
@@ -99,6 +102,9 @@ impl ServeArgs {
         }
         if let Some(e) = self.encrypt {
             config.encrypt = e;
+        }
+        if let Some(a) = self.signing_algorithms {
+            config.signing_algorithms = a;
         }
         if let Some(c) = self.encryption_ciphers {
             config.encryption_ciphers = c;

@@ -51,6 +51,10 @@ pub struct Config {
     /// AES-256-CCM). 3.0 and 3.0.2 always use AES-128-CCM.
     #[serde(default = "default_encryption_ciphers")]
     pub encryption_ciphers: Vec<String>,
+    /// 3.1.1 signing preference, most preferred first (AES-128-GMAC, AES-128-CMAC,
+    /// HMAC-SHA256): the first one the client's SIGNING context offers is chosen.
+    #[serde(default = "default_signing_algorithms")]
+    pub signing_algorithms: Vec<String>,
     /// RejectUnencryptedAccess (MS-SMB2 3.3.1.5): an unencrypted request on an encrypting
     /// session or share gets STATUS_ACCESS_DENIED, and a client that cannot encrypt is refused
     /// an `encrypt_data` share.
@@ -118,6 +122,12 @@ fn default_max_io() -> u32 {
 fn default_encrypt() -> String {
     "enabled".to_string()
 }
+fn default_signing_algorithms() -> Vec<String> {
+    rsmbd_share::crypto::SigningAlgorithm::ALL
+        .iter()
+        .map(|a| a.name().to_string())
+        .collect()
+}
 fn default_encryption_ciphers() -> Vec<String> {
     rsmbd_share::crypto::encryption::Cipher::ALL
         .iter()
@@ -145,6 +155,7 @@ impl Default for Config {
             max_credits: default_max_credits(),
             encrypt: default_encrypt(),
             encryption_ciphers: default_encryption_ciphers(),
+            signing_algorithms: default_signing_algorithms(),
             reject_unencrypted: true,
             key_log: None,
             shares: Vec::new(),
@@ -186,6 +197,7 @@ impl Config {
         }
         self.encrypt_policy()?;
         self.ciphers()?;
+        self.signing_algorithms()?;
         let mut seen = std::collections::HashSet::new();
         for s in &self.shares {
             if s.name.is_empty() || s.name.contains(['\\', '/', ':']) {
@@ -228,6 +240,26 @@ impl Config {
         }
         if out.is_empty() {
             bail!("encryption_ciphers: list at least one cipher (or set encrypt = \"off\")");
+        }
+        Ok(out)
+    }
+
+    /// The `signing_algorithms` key, parsed (at least one, no duplicates).
+    pub fn signing_algorithms(&self) -> anyhow::Result<Vec<rsmbd_share::crypto::SigningAlgorithm>> {
+        let mut out = Vec::new();
+        for name in &self.signing_algorithms {
+            let Some(a) = rsmbd_share::crypto::SigningAlgorithm::from_name(name) else {
+                bail!(
+                    "signing_algorithms: unknown algorithm {name:?} (AES-128-GMAC, AES-128-CMAC, HMAC-SHA256)"
+                );
+            };
+            if out.contains(&a) {
+                bail!("signing_algorithms: {name:?} listed twice");
+            }
+            out.push(a);
+        }
+        if out.is_empty() {
+            bail!("signing_algorithms: list at least one algorithm");
         }
         Ok(out)
     }

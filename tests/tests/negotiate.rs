@@ -208,3 +208,56 @@ fn negotiate_then_echo_without_a_session() {
     assert_eq!(a.header.status, NtStatus::SUCCESS);
     assert!(matches!(a.body(), Response::Echo(_)));
 }
+
+#[test]
+fn the_signing_preference_is_configurable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (configured, expected) in [
+        (vec!["HMAC-SHA256", "AES-128-CMAC"], 0u16),
+        (vec!["AES-128-CMAC"], 1),
+        (vec!["aes-128-gmac", "AES-128-CMAC"], 2),
+    ] {
+        let ctx = context_with(dir.path(), &EMPTY_KEYTAB, |c| {
+            c.signing_algorithms = configured.iter().map(|s| s.to_string()).collect();
+        });
+        let mut conn = Connection::new(ctx, peer());
+        let mut req = negotiate_request();
+        req.negotiate_contexts = vec![
+            NegotiateContext::PreauthIntegrity {
+                hash_algorithms: vec![1],
+                salt: vec![0; 32],
+            },
+            NegotiateContext::Signing {
+                algorithms: vec![2, 1, 0],
+            },
+        ];
+        let a = one(&mut conn, &request(Command::NEGOTIATE, 0, 0, &req)).unwrap();
+        let chosen = negotiate_body(&a)
+            .negotiate_contexts
+            .iter()
+            .find_map(|c| match c {
+                NegotiateContext::Signing { algorithms } => Some(algorithms.clone()),
+                _ => None,
+            });
+        assert_eq!(chosen, Some(vec![expected]), "preference {configured:?}");
+    }
+}
+
+#[test]
+fn unknown_or_repeated_signing_algorithms_are_config_errors() {
+    let mut c = rsmbd::config::Config {
+        keytab: Some("/k".into()),
+        ..Default::default()
+    };
+    c.signing_algorithms = vec!["AES-256-CMAC".into()];
+    assert!(
+        c.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("signing_algorithms")
+    );
+    c.signing_algorithms = vec!["HMAC-SHA256".into(), "hmac-sha256".into()];
+    assert!(c.validate().is_err());
+    c.signing_algorithms = vec![];
+    assert!(c.validate().is_err());
+}

@@ -36,6 +36,8 @@ pub struct ServerContext {
     pub encrypt: EncryptPolicy,
     /// 3.1.1 cipher preference, most preferred first.
     pub ciphers: Vec<Cipher>,
+    /// 3.1.1 signing preference, most preferred first.
+    pub signing_algorithms: Vec<rsmbd_share::crypto::SigningAlgorithm>,
     /// The opt-in key log (`key_log`), opened once.
     pub key_log: Option<super::key_log::KeyLog>,
     next_session: AtomicU64,
@@ -53,6 +55,7 @@ impl ServerContext {
         let server_guid = stable_guid(&config.server_name);
         let encrypt = config.encrypt_policy()?;
         let ciphers = config.ciphers()?;
+        let signing_algorithms = config.signing_algorithms()?;
         let key_log = match &config.key_log {
             Some(path) => Some(super::key_log::KeyLog::open(path)?),
             None => None,
@@ -73,6 +76,7 @@ impl ServerContext {
             negotiate_hint: rsmbd_auth::negotiate_hint(),
             encrypt,
             ciphers,
+            signing_algorithms,
             key_log,
             next_session: AtomicU64::new(first),
         })

@@ -8,7 +8,7 @@
 use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::messages::negotiate::{
     Capabilities, Dialect, HashAlgorithm, NegotiateContext, NegotiateRequest, NegotiateResponse,
-    SecurityMode, SigningAlgorithm as WireSigningAlgorithm,
+    SecurityMode,
 };
 use rsmbd_share::crypto::SigningAlgorithm;
 use rsmbd_share::crypto::encryption::Cipher;
@@ -51,14 +51,6 @@ pub enum NegotiateOutcome {
     /// Answer with an error status; the connection stays un-negotiated.
     Refused(NtStatus),
 }
-
-/// Our signing preference for 3.1.1, as Samba orders it: GMAC is fastest, CMAC is what every
-/// 3.x client supports, HMAC-SHA256 is the fallback.
-const SIGNING_PREFERENCE: [WireSigningAlgorithm; 3] = [
-    WireSigningAlgorithm::AES_GMAC,
-    WireSigningAlgorithm::AES_CMAC,
-    WireSigningAlgorithm::HMAC_SHA256,
-];
 
 /// [MS-SMB2 3.3.5.4] Chooses the dialect and builds the response.
 pub fn negotiate(
@@ -121,17 +113,16 @@ fn respond(
         for c in &req.negotiate_contexts {
             match c {
                 NegotiateContext::Signing { algorithms } => {
-                    if let Some(chosen) = SIGNING_PREFERENCE
+                    // The configured preference (Samba's default: GMAC is fastest, CMAC is
+                    // what every 3.x client has, HMAC-SHA256 the fallback).
+                    if let Some(chosen) = ctx
+                        .signing_algorithms
                         .iter()
-                        .find(|a| algorithms.contains(&a.0))
+                        .find(|a| algorithms.contains(&a.id()))
                     {
-                        signing_algorithm = match *chosen {
-                            WireSigningAlgorithm::AES_GMAC => SigningAlgorithm::AesGmac,
-                            WireSigningAlgorithm::HMAC_SHA256 => SigningAlgorithm::HmacSha256,
-                            _ => SigningAlgorithm::AesCmac,
-                        };
+                        signing_algorithm = *chosen;
                         contexts.push(NegotiateContext::Signing {
-                            algorithms: vec![chosen.0],
+                            algorithms: vec![chosen.id()],
                         });
                     }
                 }

@@ -29,12 +29,31 @@ pub enum SigningAlgorithm {
 }
 
 impl SigningAlgorithm {
-    /// Name for logs, as Samba spells it.
+    /// Every algorithm, in Samba's default preference order.
+    pub const ALL: [SigningAlgorithm; 3] = [Self::AesGmac, Self::AesCmac, Self::HmacSha256];
+
+    /// Name for logs and configuration, as Samba spells it.
     pub fn name(self) -> &'static str {
         match self {
             Self::HmacSha256 => "HMAC-SHA256",
             Self::AesCmac => "AES-128-CMAC",
             Self::AesGmac => "AES-128-GMAC",
+        }
+    }
+
+    /// The algorithm a configuration name (case-insensitive) stands for.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// [MS-SMB2 2.2.3.1.7] SigningAlgorithmId.
+    pub fn id(self) -> u16 {
+        match self {
+            Self::HmacSha256 => 0,
+            Self::AesCmac => 1,
+            Self::AesGmac => 2,
         }
     }
 }
