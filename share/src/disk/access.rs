@@ -1,51 +1,53 @@
-//! Access masks for files and directories ([MS-SMB2 2.2.13.1]) and their generic mapping
+//! Access masks for files and directories ([MS-SMB2 2.2.13.1]; the values are the protocol
+//! crate's `AccessMask`) and their generic mapping
 //! ([MS-DTYP 2.4.3], with the file-object mapping of [MS-FSA 2.1.5.1.2.1]).
 
 use rsmbd_protocol::NtStatus;
+use rsmbd_protocol::messages::create::AccessMask;
 
 /// FILE_READ_DATA (FILE_LIST_DIRECTORY on a directory).
-pub const FILE_READ_DATA: u32 = 0x0000_0001;
+pub const FILE_READ_DATA: u32 = AccessMask::FILE_READ_DATA;
 /// FILE_WRITE_DATA (FILE_ADD_FILE).
-pub const FILE_WRITE_DATA: u32 = 0x0000_0002;
+pub const FILE_WRITE_DATA: u32 = AccessMask::FILE_WRITE_DATA;
 /// FILE_APPEND_DATA (FILE_ADD_SUBDIRECTORY).
-pub const FILE_APPEND_DATA: u32 = 0x0000_0004;
+pub const FILE_APPEND_DATA: u32 = AccessMask::FILE_APPEND_DATA;
 /// FILE_READ_EA.
-pub const FILE_READ_EA: u32 = 0x0000_0008;
+pub const FILE_READ_EA: u32 = AccessMask::FILE_READ_EA;
 /// FILE_WRITE_EA.
-pub const FILE_WRITE_EA: u32 = 0x0000_0010;
+pub const FILE_WRITE_EA: u32 = AccessMask::FILE_WRITE_EA;
 /// FILE_EXECUTE (FILE_TRAVERSE).
-pub const FILE_EXECUTE: u32 = 0x0000_0020;
+pub const FILE_EXECUTE: u32 = AccessMask::FILE_EXECUTE;
 /// FILE_DELETE_CHILD.
-pub const FILE_DELETE_CHILD: u32 = 0x0000_0040;
+pub const FILE_DELETE_CHILD: u32 = AccessMask::FILE_DELETE_CHILD;
 /// FILE_READ_ATTRIBUTES.
-pub const FILE_READ_ATTRIBUTES: u32 = 0x0000_0080;
+pub const FILE_READ_ATTRIBUTES: u32 = AccessMask::FILE_READ_ATTRIBUTES;
 /// FILE_WRITE_ATTRIBUTES.
-pub const FILE_WRITE_ATTRIBUTES: u32 = 0x0000_0100;
+pub const FILE_WRITE_ATTRIBUTES: u32 = AccessMask::FILE_WRITE_ATTRIBUTES;
 /// DELETE.
-pub const DELETE: u32 = 0x0001_0000;
+pub const DELETE: u32 = AccessMask::DELETE;
 /// READ_CONTROL.
-pub const READ_CONTROL: u32 = 0x0002_0000;
+pub const READ_CONTROL: u32 = AccessMask::READ_CONTROL;
 /// WRITE_DAC.
-pub const WRITE_DAC: u32 = 0x0004_0000;
+pub const WRITE_DAC: u32 = AccessMask::WRITE_DAC;
 /// WRITE_OWNER.
-pub const WRITE_OWNER: u32 = 0x0008_0000;
+pub const WRITE_OWNER: u32 = AccessMask::WRITE_OWNER;
 /// SYNCHRONIZE.
-pub const SYNCHRONIZE: u32 = 0x0010_0000;
+pub const SYNCHRONIZE: u32 = AccessMask::SYNCHRONIZE;
 /// ACCESS_SYSTEM_SECURITY.
-pub const ACCESS_SYSTEM_SECURITY: u32 = 0x0100_0000;
+pub const ACCESS_SYSTEM_SECURITY: u32 = AccessMask::ACCESS_SYSTEM_SECURITY;
 /// MAXIMUM_ALLOWED.
-pub const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
+pub const MAXIMUM_ALLOWED: u32 = AccessMask::MAXIMUM_ALLOWED;
 /// GENERIC_ALL.
-pub const GENERIC_ALL: u32 = 0x1000_0000;
+pub const GENERIC_ALL: u32 = AccessMask::GENERIC_ALL;
 /// GENERIC_EXECUTE.
-pub const GENERIC_EXECUTE: u32 = 0x2000_0000;
+pub const GENERIC_EXECUTE: u32 = AccessMask::GENERIC_EXECUTE;
 /// GENERIC_WRITE.
-pub const GENERIC_WRITE: u32 = 0x4000_0000;
+pub const GENERIC_WRITE: u32 = AccessMask::GENERIC_WRITE;
 /// GENERIC_READ.
-pub const GENERIC_READ: u32 = 0x8000_0000;
+pub const GENERIC_READ: u32 = AccessMask::GENERIC_READ;
 
 /// FILE_ALL_ACCESS: every specific and standard right.
-pub const FILE_ALL_ACCESS: u32 = 0x001F_01FF;
+pub const FILE_ALL_ACCESS: u32 = AccessMask::FILE_ALL_ACCESS;
 /// FILE_GENERIC_READ.
 pub const FILE_GENERIC_READ: u32 =
     READ_CONTROL | FILE_READ_DATA | FILE_READ_ATTRIBUTES | FILE_READ_EA | SYNCHRONIZE;
