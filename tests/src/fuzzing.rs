@@ -35,7 +35,7 @@ use rsmbd_protocol::messages::tree_disconnect::TreeDisconnectRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
 use rsmbd_protocol::negotiate_context::{decode_negotiate_contexts, encode_negotiate_contexts};
 use rsmbd_protocol::{
-    Command, Encode, FileId, Header, HeaderFlags, HeaderKind, Message, NtStatus, Request, Response,
+    Command, Encode, FileId, Header, HeaderFlags, Message, NtStatus, Request, Response,
     TransformHeader, Writer, pad_to_8, split_compound,
 };
 use rsmbd_share::ipc::pipe::MAX_QUEUED_OUTPUT;
@@ -751,25 +751,17 @@ impl EngineState {
             } else {
                 self.body(inp)
             };
-            let header = Header {
-                credit_charge: u16::from(inp.u8() % 3),
-                status: NtStatus::SUCCESS,
-                command,
-                credits: 8,
-                flags: HeaderFlags(if related {
-                    HeaderFlags::RELATED_OPERATIONS
-                } else {
-                    0
-                }),
-                next_command: 0,
-                message_id: self.next_id,
-                kind: HeaderKind::Sync {
-                    process_id: 0xFEFF,
-                    tree_id: self.tree(inp),
-                },
-                session_id: if related { u64::MAX } else { self.session_id },
-                signature: [0; 16],
+            let credit_charge = u16::from(inp.u8() % 3);
+            let flags = if related {
+                HeaderFlags::RELATED_OPERATIONS
+            } else {
+                0
             };
+            let session_id = if related { u64::MAX } else { self.session_id };
+            let mut header =
+                crate::request_header(command, self.next_id, session_id, self.tree(inp), flags);
+            header.credit_charge = credit_charge;
+            header.credits = 8;
             self.next_id += 1;
             header.encode(&mut w);
             w.bytes(&body);

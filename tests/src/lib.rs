@@ -71,28 +71,43 @@ pub fn peer() -> SocketAddr {
     "192.0.2.1:50000".parse().unwrap()
 }
 
-/// One request message: a sync header and `body`.
-pub fn request(command: Command, message_id: u64, session_id: u64, body: &impl Encode) -> Vec<u8> {
-    let header = Header {
+/// A sync request header as clients send it, with the fields scenarios vary.
+pub fn request_header(
+    command: Command,
+    message_id: u64,
+    session_id: u64,
+    tree_id: u32,
+    flags: u32,
+) -> Header {
+    Header {
         credit_charge: 1,
         status: NtStatus::SUCCESS,
         command,
         credits: 31,
-        flags: HeaderFlags(0),
+        flags: HeaderFlags(flags),
         next_command: 0,
         message_id,
         kind: HeaderKind::Sync {
             process_id: 0xFEFF,
-            tree_id: 0,
+            tree_id,
         },
         session_id,
         signature: [0; 16],
-    };
+    }
+}
+
+/// One whole request message: `header`, then `body`.
+pub fn message(header: &Header, body: &impl Encode) -> Vec<u8> {
     let mut w = Writer::new();
     w.start_message();
     header.encode(&mut w);
     body.encode(&mut w);
     w.as_slice().to_vec()
+}
+
+/// One request message outside any tree.
+pub fn request(command: Command, message_id: u64, session_id: u64, body: &impl Encode) -> Vec<u8> {
+    message(&request_header(command, message_id, session_id, 0, 0), body)
 }
 
 /// A 3.1.1-capable NEGOTIATE offering every dialect, with the usual contexts.

@@ -20,9 +20,7 @@ use rsmbd_protocol::messages::session_setup::{SessionFlags, SessionSetupRequest}
 use rsmbd_protocol::messages::tree_connect::TreeConnectRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
 use rsmbd_protocol::transform::{TRANSFORM_HEADER_SIZE, TransformHeader};
-use rsmbd_protocol::{
-    Command, Encode, FileId, Header, HeaderFlags, HeaderKind, NtStatus, Response, Writer,
-};
+use rsmbd_protocol::{Command, Encode, FileId, HeaderFlags, NtStatus, Response};
 use rsmbd_share::crypto::encryption::{Cipher, CipherKey, NonceSequence, open, seal};
 use rsmbd_share::crypto::keys::KeyDialect;
 use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm, signing};
@@ -209,27 +207,9 @@ fn logon(ctx: &Arc<ServerContext>, kdc: &TestKdc, offer: Offer) -> Client {
 
 impl Client {
     fn plain(&mut self, command: Command, tree_id: u32, flags: u32, body: &impl Encode) -> Vec<u8> {
-        let header = Header {
-            credit_charge: 1,
-            status: NtStatus::SUCCESS,
-            command,
-            credits: 8,
-            flags: HeaderFlags(flags),
-            next_command: 0,
-            message_id: self.next_id,
-            kind: HeaderKind::Sync {
-                process_id: 0xFEFF,
-                tree_id,
-            },
-            session_id: self.session_id,
-            signature: [0; 16],
-        };
+        let header = request_header(command, self.next_id, self.session_id, tree_id, flags);
         self.next_id += 1;
-        let mut w = Writer::new();
-        w.start_message();
-        header.encode(&mut w);
-        body.encode(&mut w);
-        w.as_slice().to_vec()
+        message(&header, body)
     }
 
     fn signed(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Vec<u8> {

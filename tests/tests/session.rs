@@ -17,9 +17,7 @@ use rsmbd_protocol::messages::read::ReadRequest;
 use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
 use rsmbd_protocol::messages::tree_connect::TreeConnectRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
-use rsmbd_protocol::{
-    Command, Encode, FileId, Header, HeaderFlags, HeaderKind, NtStatus, Response, Writer,
-};
+use rsmbd_protocol::{Command, Encode, FileId, HeaderFlags, NtStatus, Response, Writer};
 use rsmbd_share::crypto::keys::KeyDialect;
 use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm, signing};
 use rsmbd_tests::kdc::{HOST, TestKdc};
@@ -47,27 +45,9 @@ impl Client {
     }
 
     fn unsigned(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Vec<u8> {
-        let header = Header {
-            credit_charge: 1,
-            status: NtStatus::SUCCESS,
-            command,
-            credits: 8,
-            flags: HeaderFlags(0),
-            next_command: 0,
-            message_id: self.next_id,
-            kind: HeaderKind::Sync {
-                process_id: 0xFEFF,
-                tree_id,
-            },
-            session_id: self.session_id,
-            signature: [0; 16],
-        };
+        let header = request_header(command, self.next_id, self.session_id, tree_id, 0);
         self.next_id += 1;
-        let mut w = Writer::new();
-        w.start_message();
-        header.encode(&mut w);
-        body.encode(&mut w);
-        w.as_slice().to_vec()
+        message(&header, body)
     }
 
     /// Sends a signed request, expects one answer, and checks that answer's signature.
@@ -377,20 +357,10 @@ fn related_chain(c: &mut Client, tree: u32, members: &[(Command, &dyn Encode)]) 
         if i > 0 {
             flags |= HeaderFlags::RELATED_OPERATIONS;
         }
-        let header = Header {
-            credit_charge: 1,
-            status: NtStatus::SUCCESS,
-            command: *command,
-            credits: 8,
-            flags: HeaderFlags(flags),
-            next_command: 0,
-            message_id: c.next_id,
-            kind: HeaderKind::Sync {
-                process_id: 0xFEFF,
-                tree_id: if i == 0 { tree } else { u32::MAX },
-            },
-            session_id: if i == 0 { c.session_id } else { u64::MAX },
-            signature: [0; 16],
+        let header = if i == 0 {
+            request_header(*command, c.next_id, c.session_id, tree, flags)
+        } else {
+            request_header(*command, c.next_id, u64::MAX, u32::MAX, flags)
         };
         c.next_id += 1;
         header.encode(&mut w);
