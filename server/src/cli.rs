@@ -66,6 +66,52 @@ pub struct ServeArgs {
     /// Append each session's keys to FILE (created 0600) for Wireshark/tshark decryption.
     #[arg(long)]
     pub key_log: Option<PathBuf>,
+    /// The `[limits]` keys that are worth a flag.
+    #[command(flatten)]
+    pub limits: LimitFlags,
+}
+
+/// Flags for the most-tuned `[limits]` keys (each overrides the key of the same name).
+#[derive(Debug, Default, clap::Args)]
+pub struct LimitFlags {
+    /// limits.max_connections: connections open at once, server-wide.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// limits.max_connections_per_client: connections open at once from one IP address.
+    #[arg(long)]
+    pub max_connections_per_client: Option<usize>,
+    /// limits.max_unauthenticated: connections without an authenticated session.
+    #[arg(long)]
+    pub max_unauthenticated: Option<usize>,
+    /// limits.unauth_timeout_secs: seconds a connection may stay unauthenticated.
+    #[arg(long)]
+    pub unauth_timeout_secs: Option<u64>,
+    /// limits.idle_timeout_secs: seconds an authenticated connection may be idle (0 = never).
+    #[arg(long)]
+    pub idle_timeout_secs: Option<u64>,
+    /// limits.shutdown_grace_secs: seconds SIGTERM waits for in-flight requests.
+    #[arg(long)]
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+impl LimitFlags {
+    fn apply(self, l: &mut crate::limits::Limits) {
+        let Self {
+            max_connections,
+            max_connections_per_client,
+            max_unauthenticated,
+            unauth_timeout_secs,
+            idle_timeout_secs,
+            shutdown_grace_secs,
+        } = self;
+        l.max_connections = max_connections.unwrap_or(l.max_connections);
+        l.max_connections_per_client =
+            max_connections_per_client.unwrap_or(l.max_connections_per_client);
+        l.max_unauthenticated = max_unauthenticated.unwrap_or(l.max_unauthenticated);
+        l.unauth_timeout_secs = unauth_timeout_secs.unwrap_or(l.unauth_timeout_secs);
+        l.idle_timeout_secs = idle_timeout_secs.unwrap_or(l.idle_timeout_secs);
+        l.shutdown_grace_secs = shutdown_grace_secs.unwrap_or(l.shutdown_grace_secs);
+    }
 }
 
 impl ServeArgs {
@@ -115,6 +161,7 @@ impl ServeArgs {
         if let Some(k) = self.key_log {
             config.key_log = Some(k);
         }
+        self.limits.apply(&mut config.limits);
         config.validate()?;
         Ok(config)
     }

@@ -9,6 +9,8 @@ use anyhow::{Context, bail};
 use rsmbd_protocol::messages::negotiate::Dialect;
 use serde::Deserialize;
 
+use crate::limits::Limits;
+
 /// Direct-TCP port for SMB2 (MS-SMB2 2.1).
 pub const DEFAULT_PORT: u16 = 445;
 
@@ -62,6 +64,9 @@ pub struct Config {
     pub reject_unencrypted: bool,
     /// Opt-in: append every session's keys to this file (created 0600) for Wireshark.
     pub key_log: Option<PathBuf>,
+    /// Resource limits and the shutdown grace time (`[limits]`, see [`crate::limits`]).
+    #[serde(default)]
+    pub limits: Limits,
     /// Shares.
     #[serde(default, rename = "share")]
     pub shares: Vec<ShareSection>,
@@ -158,6 +163,7 @@ impl Default for Config {
             signing_algorithms: default_signing_algorithms(),
             reject_unencrypted: true,
             key_log: None,
+            limits: Limits::default(),
             shares: Vec::new(),
         }
     }
@@ -195,6 +201,7 @@ impl Config {
         if self.max_credits == 0 {
             bail!("max_credits must be at least 1");
         }
+        self.limits.validate()?;
         self.encrypt_policy()?;
         self.ciphers()?;
         self.signing_algorithms()?;

@@ -1,9 +1,18 @@
 //! One TCP connection: a reader task cuts the byte stream into Direct-TCP frames, the main loop
 //! feeds them to the [`Connection`] engine in order and writes what it answers. While requests
 //! wait (STATUS_PENDING), a timer tick lets the engine retry them between frames.
+//!
+//! The connection's time limits live here: `limits.unauth_timeout_secs` (no authenticated
+//! session yet, whatever the client trickles in: slow-loris included) and
+//! `limits.idle_timeout_secs` (authenticated, no complete frame, no open file, nothing
+//! waiting). Until a session is authenticated the frame limit is the small pre-logon one
+//! ([`Connection::current_frame_limit`]). On shutdown the reader stops at the next frame
+//! boundary (a frame already arriving is read whole), the engine answers what it has, and the
+//! connection closes its handles.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -11,27 +20,58 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::engine::context::ServerContext;
-use crate::engine::framing::{self, FrameHeader, TRANSPORT_HEADER_SIZE};
+use crate::engine::framing::{self, FrameError, FrameHeader, TRANSPORT_HEADER_SIZE};
 use crate::engine::{Connection, Disconnect};
+use crate::limits::admission::Ticket;
+use crate::limits::{Limit, hit};
+use crate::shutdown::Shutdown;
 
 /// How often waiting requests are retried.
 const PENDING_TICK: Duration = Duration::from_millis(20);
 
-/// Serves one client until it disconnects or breaks the protocol.
+/// Serves one client until it disconnects or breaks the protocol (no admission ticket, no
+/// shutdown signal).
 pub async fn serve(ctx: Arc<ServerContext>, stream: TcpStream, peer: SocketAddr) {
+    serve_until(ctx, stream, peer, None, Shutdown::never()).await;
+}
+
+/// Serves one admitted client until it disconnects, breaks the protocol, hits a time limit,
+/// or `stop` fires and its in-flight requests are answered.
+pub async fn serve_until(
+    ctx: Arc<ServerContext>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    ticket: Option<Ticket>,
+    stop: Shutdown,
+) {
     let _ = stream.set_nodelay(true);
     let mut conn = Connection::new(ctx, peer);
     let (read, mut write) = stream.into_split();
     // One frame in flight between reader and engine: backpressure on the socket, and a
     // bounded amount of memory per connection.
     let (tx, mut rx) = mpsc::channel(1);
-    let limit = conn.frame_limit();
-    let reader = tokio::spawn(read_frames(read, limit, tx));
-    let result = run(&mut conn, &mut rx, &mut write).await;
+    let limit = Arc::new(AtomicUsize::new(conn.current_frame_limit()));
+    let full = conn.frame_limit();
+    let reader = tokio::spawn(read_frames(
+        read,
+        (limit.clone(), full),
+        tx,
+        stop.clone(),
+        peer,
+    ));
+    let mut state = State {
+        ticket,
+        limit,
+        stop,
+    };
+    let result = run(&mut conn, &mut rx, &mut write, &mut state).await;
     reader.abort();
-    conn.close();
+    // Closing the handles may block on the file system (delete-on-close).
+    crate::engine::dispatch::run_blocking(|| conn.close());
+    let _ = write.shutdown().await;
     match result {
         Ok(()) => tracing::debug!(target: "rsmbd::connection", "client={peer} disconnected"),
         Err(reason) => {
@@ -40,21 +80,48 @@ pub async fn serve(ctx: Arc<ServerContext>, stream: TcpStream, peer: SocketAddr)
     }
 }
 
+/// What the main loop tracks beside the engine.
+struct State {
+    ticket: Option<Ticket>,
+    limit: Arc<AtomicUsize>,
+    stop: Shutdown,
+}
+
 async fn run(
     conn: &mut Connection,
     frames: &mut mpsc::Receiver<Result<BytesMut, Disconnect>>,
     write: &mut OwnedWriteHalf,
+    state: &mut State,
 ) -> Result<(), Disconnect> {
+    let limits = conn.context().config.limits.clone();
     let mut tick = tokio::time::interval(PENDING_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut authenticated = false;
+    // When the connection (last) became unauthenticated, and when a frame last arrived.
+    let mut unauth_since = Instant::now();
+    let mut last_frame = Instant::now();
     loop {
+        let deadline = if authenticated {
+            limits
+                .idle_timeout()
+                .filter(|_| !conn.has_pending() && !conn.has_open_files())
+                .map(|t| last_frame + t)
+        } else {
+            Some(unauth_since + limits.unauth_timeout())
+        };
         let replies = tokio::select! {
             frame = frames.recv() => match frame {
                 None => return Ok(()),
                 Some(Err(e)) => return Err(e),
-                Some(Ok(mut frame)) => conn.handle_message(&mut frame)?,
+                Some(Ok(mut frame)) => {
+                    last_frame = Instant::now();
+                    conn.handle_message(&mut frame)?
+                }
             },
-            _ = tick.tick(), if conn.has_pending() => conn.poll_pending(),
+            _ = tick.tick(), if conn.has_pending() && !state.stop.is_requested() => conn.poll_pending(),
+            _ = sleep_until(deadline) => {
+                return Err(timed_out(conn.peer(), authenticated, &limits));
+            }
         };
         for reply in replies {
             write
@@ -62,19 +129,76 @@ async fn run(
                 .await
                 .map_err(|e| Disconnect(format!("write error: {e}")))?;
         }
+        let now_authenticated = conn.is_authenticated();
+        if now_authenticated != authenticated {
+            authenticated = now_authenticated;
+            if !authenticated {
+                unauth_since = Instant::now();
+            }
+            if let Some(t) = state.ticket.as_mut() {
+                t.set_authenticated(authenticated);
+            }
+            state
+                .limit
+                .store(conn.current_frame_limit(), Ordering::Relaxed);
+        }
     }
 }
 
-/// Reads frames until EOF or a framing error, which it forwards as the last item.
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The disconnect (and rate-limited log line) for a connection whose time ran out.
+fn timed_out(peer: SocketAddr, authenticated: bool, limits: &crate::limits::Limits) -> Disconnect {
+    if authenticated {
+        hit(
+            Limit::IdleTimeout,
+            peer,
+            format_args!("idle for {} s", limits.idle_timeout_secs),
+        );
+        Disconnect(format!(
+            "idle for {} s (limits.idle_timeout_secs)",
+            limits.idle_timeout_secs
+        ))
+    } else {
+        hit(
+            Limit::UnauthTimeout,
+            peer,
+            format_args!(
+                "no authenticated session after {} s",
+                limits.unauth_timeout_secs
+            ),
+        );
+        Disconnect(format!(
+            "no authenticated session after {} s (limits.unauth_timeout_secs)",
+            limits.unauth_timeout_secs
+        ))
+    }
+}
+
+/// Reads frames until EOF, a framing error (forwarded as the last item) or shutdown (between
+/// frames: a frame already arriving is read whole and handed over first).
 async fn read_frames(
     mut read: OwnedReadHalf,
-    limit: usize,
+    (limit, full): (Arc<AtomicUsize>, usize),
     tx: mpsc::Sender<Result<BytesMut, Disconnect>>,
+    mut stop: Shutdown,
+    peer: SocketAddr,
 ) {
     let mut header = [0u8; TRANSPORT_HEADER_SIZE];
     loop {
-        let item = match read.read_exact(&mut header).await {
-            Ok(_) => match framing::parse_header(header, limit) {
+        let got = tokio::select! {
+            biased;
+            _ = stop.requested() => return,
+            got = read.read_exact(&mut header) => got,
+        };
+        let item = match got {
+            Ok(_) => match framing::parse_header(header, limit.load(Ordering::Relaxed)) {
                 Ok(FrameHeader::Message(len)) => {
                     // The length was checked against the limit before this allocation.
                     let mut frame = BytesMut::zeroed(len);
@@ -87,7 +211,20 @@ async fn read_frames(
                     Ok(()) => continue,
                     Err(e) => Err(e),
                 },
-                Err(e) => Err(Disconnect(e.to_string())),
+                Err(e) => {
+                    match e {
+                        FrameError::TooLong { len, .. } if len > full => {
+                            hit(Limit::IoSize, peer, format_args!("a frame of {len} bytes"))
+                        }
+                        FrameError::TooLong { len, limit } => hit(
+                            Limit::SpnegoToken,
+                            peer,
+                            format_args!("a frame of {len} bytes before logon (limit {limit})"),
+                        ),
+                        _ => {}
+                    }
+                    Err(Disconnect(e.to_string()))
+                }
             },
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return,
             Err(e) => Err(Disconnect(format!("read error: {e}"))),

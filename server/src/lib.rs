@@ -8,5 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod engine;
+pub mod limits;
 pub mod listener;
+pub mod shutdown;
 pub mod startup;

@@ -1,13 +1,22 @@
-//! Listeners: one accept loop per configured address, each connection in its own task.
+//! Listeners: one accept loop per configured address; each admitted connection in its own
+//! task. Admission applies the connection limits (`max_connections`,
+//! `max_connections_per_client`, `max_unauthenticated`): a refused connection is accepted and
+//! closed at once, so it never waits in the kernel backlog. On shutdown the accept loops stop
+//! (the listening sockets close) and the connections drain within the grace time.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::connection;
 use crate::engine::context::ServerContext;
+use crate::limits::admission::Admission;
+use crate::shutdown::{self, Report, Shutdown};
 
 /// Binds every configured address, failing fast and naming the address that failed.
 pub async fn bind(addrs: &[SocketAddr]) -> anyhow::Result<Vec<TcpListener>> {
@@ -22,32 +31,123 @@ pub async fn bind(addrs: &[SocketAddr]) -> anyhow::Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
-/// Binds the configured addresses and serves until the process is stopped.
+/// Binds the configured addresses and serves until SIGTERM or SIGINT, then shuts down
+/// gracefully (see [`crate::shutdown`]) and returns.
 pub async fn run(ctx: Arc<ServerContext>) -> anyhow::Result<()> {
+    let (trigger, stop) = shutdown::channel();
+    // Signal handlers first, so a SIGTERM right after start-up is not fatal.
+    let signals = tokio::spawn(async move {
+        match shutdown::signal().await {
+            Ok(name) => {
+                tracing::info!(target: "rsmbd", "shutdown: {name} received; no new connections, finishing in-flight requests");
+                trigger.fire();
+            }
+            Err(e) => {
+                tracing::error!(target: "rsmbd", "cannot watch SIGTERM/SIGINT: {e}");
+                // Keep the trigger alive: without signals the server runs until killed.
+                std::future::pending::<()>().await;
+            }
+        }
+    });
     let listeners = bind(&ctx.config.listen).await?;
-    serve(ctx, listeners).await;
+    let report = serve_until(ctx.clone(), listeners, stop).await;
+    signals.abort();
+    shutdown::sync_shares(&ctx.registry);
+    tracing::info!(target: "rsmbd", "{report}");
     Ok(())
 }
 
-/// Accepts on every listener; returns only if all accept loops end (they do not, normally).
+/// Accepts on every listener until the process ends (no shutdown signal).
 pub async fn serve(ctx: Arc<ServerContext>, listeners: Vec<TcpListener>) {
-    let mut tasks = tokio::task::JoinSet::new();
+    serve_until(ctx, listeners, Shutdown::never()).await;
+}
+
+/// Accepts on every listener until `stop` fires, then stops accepting and waits up to
+/// `limits.shutdown_grace_secs` for the connections to finish; the rest are dropped.
+pub async fn serve_until(
+    ctx: Arc<ServerContext>,
+    listeners: Vec<TcpListener>,
+    mut stop: Shutdown,
+) -> Report {
+    let (accepted_tx, mut accepted) = mpsc::channel::<(TcpStream, SocketAddr)>(64);
+    let mut accept_loops = JoinSet::new();
     for l in listeners {
-        let ctx = ctx.clone();
-        tasks.spawn(async move {
-            loop {
-                match l.accept().await {
-                    Ok((stream, peer)) => {
-                        tokio::spawn(connection::serve(ctx.clone(), stream, peer));
+        accept_loops.spawn(accept_loop(l, accepted_tx.clone()));
+    }
+    drop(accepted_tx);
+    let admission = Admission::new();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.requested() => break,
+            next = accepted.recv() => {
+                let Some((stream, peer)) = next else { break };
+                match admission.admit(peer.ip(), &ctx.config.limits) {
+                    Ok(ticket) => {
+                        connections.spawn(connection::serve_until(
+                            ctx.clone(),
+                            stream,
+                            peer,
+                            Some(ticket),
+                            stop.clone(),
+                        ));
                     }
-                    Err(e) => {
-                        // Out of descriptors and similar: keep serving the others.
-                        tracing::warn!(target: "rsmbd", "accept failed: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    Err(refused) => {
+                        crate::limits::hit(refused.limit, peer, &refused.detail);
+                        drop(stream);
                     }
                 }
             }
-        });
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
     }
-    while tasks.join_next().await.is_some() {}
+    // Stop accepting: the listening sockets close with their tasks.
+    accept_loops.abort_all();
+    while accept_loops.join_next().await.is_some() {}
+    drain(connections, ctx.config.limits.shutdown_grace()).await
+}
+
+/// Hands accepted connections to the serving loop.
+async fn accept_loop(l: TcpListener, to: mpsc::Sender<(TcpStream, SocketAddr)>) {
+    loop {
+        match l.accept().await {
+            Ok(accepted) => {
+                if to.send(accepted).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                // Out of descriptors and similar: keep serving the others.
+                tracing::warn!(target: "rsmbd", "accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Waits for the connections to end on their own (they stop at a request boundary once
+/// shutdown began) until `grace` has passed; the rest are aborted.
+async fn drain(mut connections: JoinSet<()>, grace: std::time::Duration) -> Report {
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut drained = 0;
+    while !connections.is_empty() {
+        tokio::select! {
+            _ = connections.join_next() => drained += 1,
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    let closed_after_grace = connections.len();
+    connections.abort_all();
+    // An aborted task ends at its next await point; a handler stuck in the file system is not
+    // waited for long (the runtime's own shutdown timeout covers it).
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    Report {
+        drained,
+        closed_after_grace,
+        elapsed: started.elapsed(),
+    }
 }

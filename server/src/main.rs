@@ -22,7 +22,11 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(rsmbd::listener::run(ctx))
+            let result = runtime.block_on(rsmbd::listener::run(ctx));
+            // A handler stuck in the file system must not keep the process past the grace
+            // time: give blocking work one more second, then exit anyway.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            result
         }
     }
 }

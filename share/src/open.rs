@@ -43,6 +43,8 @@ pub struct DiskOpen {
     /// The QUERY_DIRECTORY cursor. Held across the `stat` calls of one query: it serializes
     /// queries on *this handle only* (as the cursor semantics require), never other opens.
     enumeration: Mutex<Option<Enumeration>>,
+    /// Created with FILE_WRITE_THROUGH: every WRITE reaches stable storage before its answer.
+    write_through: bool,
 }
 
 impl DiskOpen {
@@ -63,7 +65,19 @@ impl DiskOpen {
             }),
             share_mode,
             enumeration: Mutex::new(None),
+            write_through: false,
         }
+    }
+
+    /// Marks the open FILE_WRITE_THROUGH ([MS-SMB2 2.2.13] CreateOptions).
+    pub fn with_write_through(mut self, on: bool) -> Self {
+        self.write_through = on;
+        self
+    }
+
+    /// Opened with FILE_WRITE_THROUGH.
+    pub fn write_through(&self) -> bool {
+        self.write_through
     }
 
     /// The open file.

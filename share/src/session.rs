@@ -16,9 +16,9 @@ use crate::open::{Open, lock};
 use crate::registry::Share;
 use crate::tree::TreeConnect;
 
-/// Most tree connects one session may hold.
+/// Most tree connects one session may hold, unless configured ([`Session::with_limits`]).
 pub const MAX_TREES_PER_SESSION: usize = 1024;
-/// Most opens one session may hold (Windows' default is in the same range).
+/// Most opens one session may hold, unless configured (Windows' default is in the same range).
 pub const MAX_OPENS_PER_SESSION: usize = 16 * 1024;
 
 /// Who the session belongs to.
@@ -47,16 +47,26 @@ pub struct Session {
     identity: Identity,
     trees: Mutex<Trees>,
     opens: Mutex<Opens>,
+    max_trees: usize,
+    max_opens: usize,
 }
 
 impl Session {
-    /// A session with no tree connects or opens.
+    /// A session with no tree connects or opens and the default bounds.
     pub fn new(id: u64, identity: Identity) -> Self {
+        Self::with_limits(id, identity, MAX_TREES_PER_SESSION, MAX_OPENS_PER_SESSION)
+    }
+
+    /// A session that may hold at most `max_trees` tree connects (more get
+    /// STATUS_INSUFFICIENT_RESOURCES) and `max_opens` opens (STATUS_TOO_MANY_OPENED_FILES).
+    pub fn with_limits(id: u64, identity: Identity, max_trees: usize, max_opens: usize) -> Self {
         Self {
             id,
             identity,
             trees: Mutex::default(),
             opens: Mutex::default(),
+            max_trees,
+            max_opens,
         }
     }
 
@@ -84,7 +94,7 @@ impl Session {
         path: String,
     ) -> Result<Arc<TreeConnect>, NtStatus> {
         let mut trees = lock(&self.trees);
-        if trees.map.len() >= MAX_TREES_PER_SESSION {
+        if trees.map.len() >= self.max_trees {
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
         }
         let id = loop {
@@ -136,7 +146,7 @@ impl Session {
     /// Registers a new open; `make` receives the FileId allocated for it.
     pub fn insert_open(&self, make: impl FnOnce(FileId) -> Open) -> Result<Arc<Open>, NtStatus> {
         let mut opens = lock(&self.opens);
-        if opens.map.len() >= MAX_OPENS_PER_SESSION {
+        if opens.map.len() >= self.max_opens {
             return Err(NtStatus::TOO_MANY_OPENED_FILES);
         }
         let volatile = loop {

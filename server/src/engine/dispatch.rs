@@ -125,6 +125,13 @@ pub fn dispatch(
     if related {
         substitute_file_id(&mut request, inherited_file);
     }
+    if let Request::QueryDirectory(r) = &mut request {
+        // A server may return fewer entries than fit (MS-SMB2 3.3.5.18): bound the work and
+        // the buffer one request can ask for.
+        r.output_buffer_length = r
+            .output_buffer_length
+            .min(conn.ctx.config.limits.max_query_directory_output);
+    }
     let file_id = request_file_id(&request);
     let sign = conn.signing_for(session_id, signed);
     let finish = |result: Result<(NtStatus, Response<'static>), NtStatus>,
@@ -199,7 +206,10 @@ pub fn dispatch(
                     status,
                     body: (id, body),
                 }) => finish(Ok((status, Response::TreeConnect(body))), Some(id), None),
-                Err(status) => finish(Err(status), None, None),
+                Err(status) => {
+                    note_share_limit(conn, &request, status);
+                    finish(Err(status), None, None)
+                }
             });
         }
         Request::Ioctl(req)
@@ -239,6 +249,9 @@ pub fn dispatch(
     }
     let cx = TreeCx { session, tree };
     let result = run_blocking(|| tree_command(&cx, &request));
+    if let Err(status) = &result {
+        note_share_limit(conn, &request, *status);
+    }
     let new_file = match &result {
         Ok((_, Response::Create(c))) => Some(c.file_id),
         _ => None,
@@ -369,6 +382,9 @@ fn handle_session_setup(
     let Some(negotiated) = conn.negotiated.as_ref() else {
         return error(NtStatus::INVALID_PARAMETER, 0);
     };
+    if let Err(status) = check_session_limits(conn, header, &req) {
+        return error(status, header.session_id);
+    }
     let input = SetupInput {
         ctx: &conn.ctx,
         negotiated,
@@ -400,6 +416,60 @@ fn handle_session_setup(
         tree_id: None,
         file_id: None,
         hash_session_response: reply.hash_response,
+    }
+}
+
+/// The `[limits]` a SESSION_SETUP must pass before the acceptor sees its token: the token size
+/// (`max_spnego_token`, STATUS_INVALID_PARAMETER) and, for a new session, the sessions on this
+/// connection (`max_sessions_per_connection`, STATUS_REQUEST_NOT_ACCEPTED as Windows answers).
+fn check_session_limits(
+    conn: &Connection,
+    header: &Header,
+    req: &rsmbd_protocol::messages::session_setup::SessionSetupRequest<'_>,
+) -> Result<(), NtStatus> {
+    use crate::limits::{Limit, hit};
+    let limits = &conn.ctx.config.limits;
+    let token = req.security_buffer.len();
+    if token > limits.max_spnego_token {
+        hit(
+            Limit::SpnegoToken,
+            conn.peer,
+            format_args!("a {token}-byte SESSION_SETUP token"),
+        );
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if header.session_id == 0 && conn.sessions.len() >= limits.max_sessions_per_connection {
+        hit(
+            Limit::SessionsPerConnection,
+            conn.peer,
+            format_args!("{} sessions on one connection", conn.sessions.len()),
+        );
+        return Err(NtStatus::REQUEST_NOT_ACCEPTED);
+    }
+    Ok(())
+}
+
+/// Logs the share-layer limits a handler reported: `max_opens_per_session` (CREATE got
+/// STATUS_TOO_MANY_OPENED_FILES) and `max_trees_per_session` (TREE_CONNECT got
+/// STATUS_INSUFFICIENT_RESOURCES).
+fn note_share_limit(conn: &Connection, request: &Request<'_>, status: NtStatus) {
+    use crate::limits::{Limit, hit};
+    let limits = &conn.ctx.config.limits;
+    match (request, status) {
+        (Request::Create(_), NtStatus::TOO_MANY_OPENED_FILES) => hit(
+            Limit::OpensPerSession,
+            conn.peer,
+            format_args!("{} opens in one session", limits.max_opens_per_session),
+        ),
+        (Request::TreeConnect(_), NtStatus::INSUFFICIENT_RESOURCES) => hit(
+            Limit::TreesPerSession,
+            conn.peer,
+            format_args!(
+                "{} tree connects in one session",
+                limits.max_trees_per_session
+            ),
+        ),
+        _ => {}
     }
 }
 
@@ -442,6 +512,11 @@ fn check_credit_charge(
     };
     let payload = send.max(expect);
     if payload > max {
+        crate::limits::hit(
+            crate::limits::Limit::IoSize,
+            conn.peer,
+            format_args!("a {:?} of {payload} bytes", header.command),
+        );
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let large_mtu = conn.dialect().is_some_and(|d| d != Dialect::SMB2_0_2);

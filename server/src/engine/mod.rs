@@ -96,13 +96,13 @@ impl Connection {
     pub fn new(ctx: Arc<ServerContext>, peer: SocketAddr) -> Self {
         let credits = CreditWindow::new(ctx.config.max_credits);
         Self {
+            pending: PendingTable::with_limit(ctx.config.limits.max_async_requests),
             ctx,
             peer,
             negotiated: None,
             preauth: PreauthHash::default(),
             sessions: Sessions::new(),
             credits,
-            pending: PendingTable::default(),
             outbox: Vec::new(),
             encrypted_session: None,
             encrypt_reply: None,
@@ -113,7 +113,45 @@ impl Connection {
     /// The largest frame this connection accepts: the biggest READ/WRITE payload plus room for
     /// headers, a compound and a transform header around it.
     pub fn frame_limit(&self) -> usize {
-        self.ctx.config.max_io_size as usize + 64 * 1024
+        (self.ctx.config.max_io_size as usize).saturating_add(crate::limits::FRAME_HEADROOM)
+    }
+
+    /// The largest frame accepted now: until a session is authenticated, a SESSION_SETUP
+    /// with the largest SPNEGO token allowed (`limits.max_spnego_token`) plus headroom;
+    /// afterwards [`Self::frame_limit`].
+    pub fn current_frame_limit(&self) -> usize {
+        if self.is_authenticated() {
+            self.frame_limit()
+        } else {
+            self.frame_limit()
+                .min(self.ctx.config.limits.unauthenticated_frame_limit())
+        }
+    }
+
+    /// True while the connection has at least one authenticated session.
+    pub fn is_authenticated(&self) -> bool {
+        self.sessions
+            .values()
+            .any(|s| matches!(s, SessionState::Valid(_)))
+    }
+
+    /// True while any session of the connection holds an open (the connection is then never
+    /// idle: closing it would lose the client's handles).
+    pub fn has_open_files(&self) -> bool {
+        self.sessions.values().any(|s| match s {
+            SessionState::Valid(v) => v.share.open_count() > 0,
+            SessionState::InProgress { .. } => false,
+        })
+    }
+
+    /// The server-wide state this connection serves with.
+    pub fn context(&self) -> &Arc<ServerContext> {
+        &self.ctx
+    }
+
+    /// The client address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
     }
 
     /// The dialect, once negotiated.
@@ -250,6 +288,18 @@ impl Connection {
             frame
         };
         let members = split_members(msg)?;
+        let max_compound = self.ctx.config.limits.max_compound;
+        if members.len() > max_compound {
+            crate::limits::hit(
+                crate::limits::Limit::Compound,
+                self.peer,
+                format_args!("a compound of {} commands", members.len()),
+            );
+            return Err(disconnect(format!(
+                "compound of {} commands exceeds limits.max_compound = {max_compound}",
+                members.len()
+            )));
+        }
         let mut parts: Vec<ResponsePart> = Vec::with_capacity(members.len());
         let mut after: Vec<AfterAssembly> = Vec::new();
         let mut related: Option<Related> = None;
@@ -311,7 +361,7 @@ impl Connection {
 
     /// Connection lost: every session's opens are closed (delete-on-close runs).
     pub fn close(&mut self) {
-        self.pending = PendingTable::default();
+        drop(self.pending.take_all());
         for (_, state) in self.sessions.drain() {
             if let SessionState::Valid(v) = state {
                 v.share.close_all();
@@ -472,6 +522,11 @@ impl Connection {
                     return Ok(Some((part, None, next)));
                 }
                 None => {
+                    crate::limits::hit(
+                        crate::limits::Limit::AsyncRequests,
+                        self.peer,
+                        format_args!("{:?} would wait behind the full table", header.command),
+                    );
                     outcome.status = NtStatus::INSUFFICIENT_RESOURCES;
                     outcome.body = dispatch::error_body();
                 }

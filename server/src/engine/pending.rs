@@ -4,14 +4,15 @@
 //! A share handler that cannot finish yet (a READ on an empty named pipe; later CHANGE_NOTIFY
 //! and blocking locks) answers `STATUS_PENDING`. The engine then sends the interim response,
 //! keeps the request here, and runs it again after every frame and on the connection's timer
-//! tick until it completes or is cancelled. The table is bounded: past the limit the request
-//! fails with `STATUS_INSUFFICIENT_RESOURCES` instead of waiting.
+//! tick until it completes or is cancelled. The table is bounded (`limits.max_async_requests`):
+//! past the limit the request fails with `STATUS_INSUFFICIENT_RESOURCES` instead of waiting.
 
 use rsmbd_protocol::Header;
 use rsmbd_protocol::file_id::FileId;
 
-/// Most requests one connection may have waiting at once.
-pub const MAX_PENDING: usize = 64;
+/// Most requests one connection may have waiting at once, unless configured
+/// (`limits.max_async_requests`).
+pub const DEFAULT_MAX_PENDING: usize = 64;
 
 /// One request waiting to complete.
 #[derive(Debug)]
@@ -29,13 +30,29 @@ pub struct PendingOp {
 }
 
 /// The waiting requests of one connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PendingTable {
     ops: Vec<PendingOp>,
     next_async_id: u64,
+    limit: usize,
+}
+
+impl Default for PendingTable {
+    fn default() -> Self {
+        Self::with_limit(DEFAULT_MAX_PENDING)
+    }
 }
 
 impl PendingTable {
+    /// An empty table that holds at most `limit` requests.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            ops: Vec::new(),
+            next_async_id: 0,
+            limit,
+        }
+    }
+
     /// Registers a waiting request; `None` if the table is full.
     pub fn insert(
         &mut self,
@@ -44,7 +61,7 @@ impl PendingTable {
         inherited_file: Option<FileId>,
         signed: bool,
     ) -> Option<u64> {
-        if self.ops.len() >= MAX_PENDING {
+        if self.ops.len() >= self.limit {
             return None;
         }
         self.next_async_id += 1;
@@ -104,7 +121,7 @@ mod tests {
         let mut t = PendingTable::default();
         let mut h = Header::response(Command::READ);
         h.session_id = 9;
-        for i in 0..MAX_PENDING as u64 {
+        for i in 0..DEFAULT_MAX_PENDING as u64 {
             h.message_id = i;
             assert!(t.insert(h, vec![], None, false).is_some());
         }

@@ -322,11 +322,13 @@ fn establish(
         negotiated.netname.as_deref().unwrap_or("-"),
     );
     tracing::info!(target: "rsmbd::session", "session established session_id={session_id:#x} {audit}");
-    let share = Arc::new(Session::new(
+    let share = Arc::new(Session::with_limits(
         session_id,
         Identity {
             principal: auth.principal.clone(),
         },
+        ctx.config.limits.max_trees_per_session,
+        ctx.config.limits.max_opens_per_session,
     ));
     ValidSession {
         share,

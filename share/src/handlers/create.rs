@@ -97,13 +97,16 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
             cx.session.id(),
             granted,
             share,
-            OpenKind::Disk(DiskOpen::new(
-                opened.file,
-                meta,
-                opened.path.clone(),
-                delete_on_close,
-                opened.share_mode.and_then(|g| g.keep()),
-            )),
+            OpenKind::Disk(
+                DiskOpen::new(
+                    opened.file,
+                    meta,
+                    opened.path.clone(),
+                    delete_on_close,
+                    opened.share_mode.and_then(|g| g.keep()),
+                )
+                .with_write_through(opts & CreateOptions::WRITE_THROUGH != 0),
+            ),
         )
     })?;
     let mut contexts = Vec::new();

@@ -12,7 +12,8 @@ use crate::disk::access::{FILE_APPEND_DATA, FILE_WRITE_DATA};
 /// 3.3.5.13: needs FILE_WRITE_DATA or FILE_APPEND_DATA (never granted on a read-only share);
 /// writing a directory is `INVALID_DEVICE_REQUEST`; a range locked by another open (or shared-
 /// locked by this one) is `FILE_LOCK_CONFLICT`. Offset 0xFFFFFFFFFFFFFFFF means "at end of
-/// file" (MS-FSA FILE_WRITE_TO_END_OF_FILE). WRITE_THROUGH is honoured with an `fsync`.
+/// file" (MS-FSA FILE_WRITE_TO_END_OF_FILE). SMB2_WRITEFLAG_WRITE_THROUGH, or an open created
+/// with FILE_WRITE_THROUGH, is honoured with an `fdatasync` before the answer.
 pub fn handle(cx: &TreeCx, req: &WriteRequest<'_>) -> HandlerResult<WriteResponse> {
     let open = cx.open(req.file_id)?;
     if let Some(pipe) = open.pipe() {
@@ -40,7 +41,7 @@ pub fn handle(cx: &TreeCx, req: &WriteRequest<'_>) -> HandlerResult<WriteRespons
         .locks()
         .check_io(disk.key(), open.lock_owner(), offset, len, true)?;
     let n = crate::disk::file::write_at(disk.file(), offset, &req.data).map_err(io_status)?;
-    if req.flags & WriteFlags::WRITE_THROUGH != 0 {
+    if req.flags & WriteFlags::WRITE_THROUGH != 0 || disk.write_through() {
         disk.file().sync_data().map_err(io_status)?;
     }
     Ok(Reply::ok(WriteResponse {
