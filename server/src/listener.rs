@@ -79,6 +79,8 @@ pub async fn serve_until(
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
+            // Shutdown first: every connection alive when it began is counted by the drain.
+            biased;
             _ = stop.requested() => break,
             next = accepted.recv() => {
                 let Some((stream, peer)) = next else { break };
