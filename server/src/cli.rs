@@ -166,3 +166,35 @@ impl ServeArgs {
         Ok(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn limit_flags_override_the_limits_table() {
+        let cli = Cli::try_parse_from([
+            "rsmbd",
+            "serve",
+            "--keytab",
+            "/k",
+            "--max-connections",
+            "5",
+            "--unauth-timeout-secs",
+            "7",
+            "--shutdown-grace-secs",
+            "3",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command;
+        let config = args.into_config().unwrap();
+        assert_eq!(config.limits.max_connections, 5);
+        assert_eq!(config.limits.unauth_timeout_secs, 7);
+        assert_eq!(config.limits.shutdown_grace_secs, 3);
+        assert_eq!(
+            config.limits.idle_timeout_secs,
+            crate::limits::Limits::default().idle_timeout_secs
+        );
+    }
+}
