@@ -260,6 +260,51 @@ mod tests {
         assert!(toml::from_str::<W>("[limits]\nmax_conections = 7\n").is_err());
     }
 
+    /// Collects what a tracing subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_flood_of_hits_logs_one_line_naming_the_key_and_the_client() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            // Only this test hits Compound in this binary, so the slot starts fresh.
+            for _ in 0..1000 {
+                hit(
+                    Limit::Compound,
+                    "192.0.2.9:4000",
+                    "a compound of 99 commands",
+                );
+            }
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert!(lines[0].contains("WARN"), "{text}");
+        assert!(
+            lines[0].contains(
+                "limit reached: limits.max_compound client=192.0.2.9:4000: a compound of 99 \
+                 commands; raise limits.max_compound to allow more"
+            ),
+            "{text}"
+        );
+    }
+
     #[test]
     fn every_limit_has_its_own_slot_and_key() {
         for (i, l) in Limit::ALL.iter().enumerate() {
