@@ -66,6 +66,7 @@ pub async fn serve_until(
         ticket,
         limit,
         stop,
+        timed_out: false,
     };
     let result = run(&mut conn, &mut rx, &mut write, &mut state).await;
     reader.abort();
@@ -74,6 +75,10 @@ pub async fn serve_until(
     let _ = write.shutdown().await;
     match result {
         Ok(()) => tracing::debug!(target: "rsmbd::connection", "client={peer} disconnected"),
+        // The rate-limited `limit reached` line already tells; a flood must not flood the log.
+        Err(reason) if state.timed_out => {
+            tracing::debug!(target: "rsmbd::connection", "client={peer} connection closed: {reason}")
+        }
         Err(reason) => {
             tracing::info!(target: "rsmbd::connection", "client={peer} connection closed: {reason}")
         }
@@ -85,6 +90,8 @@ struct State {
     ticket: Option<Ticket>,
     limit: Arc<AtomicUsize>,
     stop: Shutdown,
+    /// Closed by the unauthenticated or idle timeout.
+    timed_out: bool,
 }
 
 async fn run(
@@ -120,6 +127,7 @@ async fn run(
             },
             _ = tick.tick(), if conn.has_pending() && !state.stop.is_requested() => conn.poll_pending(),
             _ = sleep_until(deadline) => {
+                state.timed_out = true;
                 return Err(timed_out(conn.peer(), authenticated, &limits));
             }
         };

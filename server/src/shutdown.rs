@@ -82,7 +82,7 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "shutdown: {} connections drained, {} closed after grace ({:.1}s)",
+            "shutdown: {} connections drained, {} closed after grace (drain took {:.1}s)",
             self.drained,
             self.closed_after_grace,
             self.elapsed.as_secs_f64()
