@@ -35,23 +35,18 @@ pub async fn bind(addrs: &[SocketAddr]) -> anyhow::Result<Vec<TcpListener>> {
 /// gracefully (see [`crate::shutdown`]) and returns.
 pub async fn run(ctx: Arc<ServerContext>) -> anyhow::Result<()> {
     let (trigger, stop) = shutdown::channel();
-    // Signal handlers first, so a SIGTERM right after start-up is not fatal.
-    let signals = tokio::spawn(async move {
-        match shutdown::signal().await {
-            Ok(name) => {
-                tracing::info!(target: "rsmbd", "shutdown: {name} received; no new connections, finishing in-flight requests");
-                trigger.fire();
-            }
-            Err(e) => {
-                tracing::error!(target: "rsmbd", "cannot watch SIGTERM/SIGINT: {e}");
-                // Keep the trigger alive: without signals the server runs until killed.
-                std::future::pending::<()>().await;
-            }
-        }
+    // Handlers before the sockets, so a SIGTERM right after start-up is a clean stop too.
+    let mut signals = shutdown::Signals::install().context("cannot watch SIGTERM/SIGINT")?;
+    let watcher = tokio::spawn(async move {
+        let name = signals.recv().await;
+        tracing::info!(target: "rsmbd", "shutdown: {name} received; no new connections, finishing in-flight requests");
+        trigger.fire();
+        // Later signals change nothing: the grace time bounds the drain.
+        std::future::pending::<()>().await;
     });
     let listeners = bind(&ctx.config.listen).await?;
     let report = serve_until(ctx.clone(), listeners, stop).await;
-    signals.abort();
+    watcher.abort();
     shutdown::sync_shares(&ctx.registry);
     tracing::info!(target: "rsmbd", "{report}");
     Ok(())
