@@ -5,7 +5,7 @@
 //! The connection's time limits live here: `limits.unauth_timeout_secs` (no authenticated
 //! session yet, whatever the client trickles in: slow-loris included) and
 //! `limits.idle_timeout_secs` (authenticated, no complete frame, no open file, nothing
-//! waiting). Until a session is authenticated the frame limit is the small pre-logon one
+//! waiting; it also bounds how long any one frame may take to arrive). Until a session is authenticated the frame limit is the small pre-logon one
 //! ([`Connection::current_frame_limit`]). On shutdown the reader stops at the next frame
 //! boundary (a frame already arriving is read whole), the engine answers what it has, and the
 //! connection closes its handles.
@@ -55,9 +55,11 @@ pub async fn serve_until(
     let (tx, mut rx) = mpsc::channel(1);
     let limit = Arc::new(AtomicUsize::new(conn.current_frame_limit()));
     let full = conn.frame_limit();
+    let frame_timeout = conn.context().config.limits.idle_timeout();
     let reader = tokio::spawn(read_frames(
         read,
         (limit.clone(), full),
+        frame_timeout,
         tx,
         stop.clone(),
         peer,
@@ -194,6 +196,7 @@ fn timed_out(peer: SocketAddr, authenticated: bool, limits: &crate::limits::Limi
 async fn read_frames(
     mut read: OwnedReadHalf,
     (limit, full): (Arc<AtomicUsize>, usize),
+    frame_timeout: Option<Duration>,
     tx: mpsc::Sender<Result<BytesMut, Disconnect>>,
     mut stop: Shutdown,
     peer: SocketAddr,
@@ -210,9 +213,14 @@ async fn read_frames(
                 Ok(FrameHeader::Message(len)) => {
                     // The length was checked against the limit before this allocation.
                     let mut frame = BytesMut::zeroed(len);
-                    match read.read_exact(&mut frame).await {
-                        Ok(_) => Ok(frame),
-                        Err(e) => Err(Disconnect(format!("truncated frame: {e}"))),
+                    match read_body(&mut read, &mut frame, frame_timeout).await {
+                        Ok(()) => Ok(frame),
+                        Err((reason, timed_out)) => {
+                            if timed_out {
+                                hit(Limit::IdleTimeout, peer, &reason);
+                            }
+                            Err(reason)
+                        }
                     }
                 }
                 Ok(FrameHeader::KeepAlive(len)) => match skip(&mut read, len).await {
@@ -242,6 +250,35 @@ async fn read_frames(
             return;
         }
     }
+}
+
+/// Reads a frame's body. The idle timeout also bounds how long one frame may take to arrive
+/// (slow-loris by a logged-on client; before logon the unauthenticated timeout ends it
+/// sooner). The flag says whether the time limit ended it.
+async fn read_body(
+    read: &mut OwnedReadHalf,
+    frame: &mut [u8],
+    within: Option<Duration>,
+) -> Result<(), (Disconnect, bool)> {
+    let len = frame.len();
+    let body = read.read_exact(frame);
+    let done = match within {
+        Some(t) => match tokio::time::timeout(t, body).await {
+            Ok(r) => r,
+            Err(_) => {
+                return Err((
+                    Disconnect(format!(
+                        "a {len}-byte frame not complete after {} s (limits.idle_timeout_secs)",
+                        t.as_secs()
+                    )),
+                    true,
+                ));
+            }
+        },
+        None => body.await,
+    };
+    done.map(|_| ())
+        .map_err(|e| (Disconnect(format!("truncated frame: {e}")), false))
 }
 
 async fn skip(read: &mut OwnedReadHalf, mut len: usize) -> Result<(), Disconnect> {

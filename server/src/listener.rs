@@ -44,6 +44,7 @@ pub async fn run(ctx: Arc<ServerContext>) -> anyhow::Result<()> {
         // Later signals change nothing: the grace time bounds the drain.
         std::future::pending::<()>().await;
     });
+    crate::limits::rlimit::raise_nofile(&ctx.config.limits);
     let listeners = bind(&ctx.config.listen).await?;
     let report = serve_until(ctx.clone(), listeners, stop).await;
     watcher.abort();

@@ -633,3 +633,74 @@ async fn shutdown_drops_what_is_still_busy_after_the_grace_time() {
             .is_some()
     );
 }
+
+/// Logs on at SMB 2.1 over TCP (no signing required, so later requests may go unsigned), tree
+/// connects to `data` and opens a file; returns the stream and the next MessageId.
+async fn logon_with_open_file(addr: SocketAddr, kdc: &TestKdc) -> (TcpStream, u64) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut neg = negotiate_request();
+    neg.dialects = vec![rsmbd_protocol::messages::negotiate::Dialect::SMB2_1];
+    neg.negotiate_contexts.clear();
+    send(&mut s, &request(Command::NEGOTIATE, 0, 0, &neg)).await;
+    assert_eq!(
+        Header::decode(&recv(&mut s).await).unwrap().status,
+        NtStatus::SUCCESS
+    );
+    let (token, _) = kdc.spnego_ap_req("alice");
+    let setup = SessionSetupRequest {
+        security_mode: 1,
+        security_buffer: token.into(),
+        ..Default::default()
+    };
+    send(&mut s, &request(Command::SESSION_SETUP, 1, 0, &setup)).await;
+    let h = Header::decode(&recv(&mut s).await).unwrap();
+    assert_eq!(h.status, NtStatus::SUCCESS);
+    let sid = h.session_id;
+    let tc = TreeConnectRequest {
+        path: format!("\\\\{HOST}\\data"),
+        ..Default::default()
+    };
+    send(&mut s, &request(Command::TREE_CONNECT, 2, sid, &tc)).await;
+    let h = Header::decode(&recv(&mut s).await).unwrap();
+    assert_eq!(h.status, NtStatus::SUCCESS);
+    let create = CreateRequest {
+        impersonation_level: 2,
+        desired_access: 0x0012_019F,
+        share_access: 7,
+        create_disposition: 5,
+        name: rsmbd_protocol::codec::string_to_utf16le("held-open").into(),
+        create_contexts: Vec::<CreateContext<'_>>::new(),
+        ..Default::default()
+    };
+    send(
+        &mut s,
+        &message(
+            &request_header(Command::CREATE, 3, sid, h.tree_id(), 0),
+            &create,
+        ),
+    )
+    .await;
+    assert_eq!(
+        Header::decode(&recv(&mut s).await).unwrap().status,
+        NtStatus::SUCCESS
+    );
+    (s, 4)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_file_keeps_a_connection_but_a_frame_trickled_past_the_idle_timeout_ends_it() {
+    let srv = start(|c| c.limits.idle_timeout_secs = 1).await;
+    let (mut held, _) = logon_with_open_file(srv.addr, &srv.kdc).await;
+    assert!(
+        closed_within(&mut held, Duration::from_millis(2500))
+            .await
+            .is_none(),
+        "a connection with an open file is not idle"
+    );
+    // Now a frame that starts and never finishes.
+    held.write_all(&[0, 0, 1, 0, 0xFE, b'S']).await.unwrap();
+    let t = closed_within(&mut held, Duration::from_secs(4))
+        .await
+        .expect("the trickled frame ends the connection");
+    assert!(t >= Duration::from_millis(700), "{t:?}");
+}

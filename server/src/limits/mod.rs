@@ -10,6 +10,7 @@
 
 pub mod admission;
 pub mod ratelog;
+pub mod rlimit;
 
 use std::time::Duration;
 
@@ -34,7 +35,8 @@ pub struct Limits {
     pub unauth_timeout_secs: u64,
     /// Seconds an authenticated connection may send nothing (no complete frame) before it is
     /// closed; a connection with open files or waiting requests is never idle (as Windows'
-    /// autodisconnect). 0 = never.
+    /// autodisconnect). It also bounds how long any one frame may take to arrive, open files
+    /// or not (a logged-on slow-loris). 0 = never.
     pub idle_timeout_secs: u64,
     /// Sessions (in progress or established) on one connection: past it SESSION_SETUP gets
     /// STATUS_REQUEST_NOT_ACCEPTED.
