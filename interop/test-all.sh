@@ -45,6 +45,7 @@ step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 # throwaway realm of its own (free high port), so it never collides with the suite's KDC on port 88.
 step "cargo test" env RSMBD_MIT_KDC=1 cargo test --workspace
 step "cargo build --release" cargo build --release
+step "fuzz smoke" interop/fuzz-smoke.sh
 
 summary="(pytest not run)"
 if [[ ${RSMBD_TARGET:-rsmbd} == samba || -x ${RSMBD_BIN:-$REPO/target/release/rsmbd} ]]; then
