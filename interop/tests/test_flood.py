@@ -1,6 +1,6 @@
 """Flood: 2,000 idle TCP connections plus 200 slow-loris connections (one byte per second,
 partial Direct-TCP headers and frames announced at the maximum size) against a dedicated rsmbd on
-127.0.0.2:4461, while a real smbprotocol client keeps working (issue 6).
+127.0.0.2:4471, while a real smbprotocol client keeps working (issue 6).
 
 Asserts: every normal operation (create+write+read+close, and a full new connection with
 Kerberos logon) completes within 1 s; the server's RSS stays under FLOOD_RSS_BOUND; the server is
@@ -25,10 +25,10 @@ import harness
 from hostile_env import ADDR, HostileServer
 from harness import SERVER, SHARE
 
-PORT = 4461
+PORT = 4471
 IDLE = 2000
 LORIS = 200
-DURATION = 30.0  # seconds of flood while the normal client works
+DURATION = 20.0  # seconds of flood while the normal client works (per variant)
 OP_DEADLINE = 1.0
 # RSS the server may reach under the flood: measured peak 14 MiB from a 5 MiB baseline (2026-11-23,
 # interop/README.md); the bound leaves room for allocator and scheduling noise.
@@ -53,14 +53,33 @@ def server_nofile(pid: int) -> int:
     raise RuntimeError("no Max open files line")
 
 
-@pytest.fixture(scope="module")
-def flood_server(realm, run_dir, server):
+# Variants: "raised" lifts the admission limits so the server really holds all 2,200 flood
+# connections (the resource test); "defaults" runs the shipped [limits] with the flood spread
+# over 10 source addresses (220 each, under the per-client cap), so admission and the
+# unauthenticated-connection cap are what protects the normal client.
+RAISED = ("[limits]\nmax_connections = 8192\nmax_connections_per_client = 8192\n"
+          "max_unauthenticated = 8192\nunauth_timeout_secs = 300\n")
+VARIANTS = {"raised": (RAISED, ["127.0.0.5"]),
+            "defaults": ("", [f"127.0.1.{i}" for i in range(1, 11)])}
+
+
+@pytest.fixture(scope="module", params=[
+    "raised",
+    pytest.param("defaults", marks=pytest.mark.xfail(strict=True, reason=(
+        "limits.max_unauthenticated (512, server-wide) is filled by pre-logon connections from two "
+        "or more addresses (each under max_connections_per_client), and every new client is then "
+        "closed at once until unauth_timeout_secs frees a slot: the cap needs to evict the oldest "
+        "unauthenticated connection instead of refusing the newest (reported to the lead)"))),
+])
+def flood_server(request, realm, run_dir, server):
     if server.kind != "rsmbd":
         pytest.skip("rsmbd-specific: a second server with its own config")
     harness.require_module("smbprotocol", "smbprotocol")
     saved = os.environ.get("KRB5CCNAME")
     os.environ["KRB5CCNAME"] = realm.ccache("alice")
-    srv = HostileServer(server.proc.args[0], realm, run_dir / "flood", PORT)
+    extra, sources = VARIANTS[request.param]
+    srv = HostileServer(server.proc.args[0], realm, run_dir / f"flood-{request.param}", PORT, extra)
+    srv.flood_sources = sources
     try:
         srv.warm_up()
         yield srv
@@ -72,7 +91,7 @@ def flood_server(realm, run_dir, server):
             os.environ["KRB5CCNAME"] = saved
 
 
-def flood(pipe, idle_n: int, loris_n: int) -> None:
+def flood(pipe, idle_n: int, loris_n: int, sources: list[str]) -> None:
     """Child process holding the flood sockets, so the test process keeps low descriptor
     numbers (smbprotocol uses select(), which fails on descriptors >= 1024).
 
@@ -83,10 +102,11 @@ def flood(pipe, idle_n: int, loris_n: int) -> None:
     raise_nofile(idle_n + loris_n + 256)
     t0 = time.monotonic()
     idle, refused = [], 0
-    for _ in range(idle_n):
+    for i in range(idle_n):
         s = socket.socket()
         s.settimeout(5)
         try:
+            s.bind((sources[i % len(sources)], 0))
             s.connect((ADDR, PORT))
             idle.append(s)
         except OSError:
@@ -97,6 +117,7 @@ def flood(pipe, idle_n: int, loris_n: int) -> None:
     for i in range(loris_n):
         s = socket.socket()
         s.settimeout(5)
+        s.bind((sources[i % len(sources)], 0))
         s.connect((ADDR, PORT))
         s.setblocking(False)
         loris.append(s)
@@ -184,7 +205,7 @@ def test_flood_idle_and_slow_loris(flood_server):
     baseline = srv.rss()
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=flood, args=(child, IDLE, LORIS), daemon=True)
+    proc = ctx.Process(target=flood, args=(child, IDLE, LORIS, srv.flood_sources), daemon=True)
     proc.start()
     try:
         assert parent.poll(60), "the flood process did not connect within 60 s"
@@ -224,7 +245,7 @@ def test_flood_idle_and_slow_loris(flood_server):
               f"{statistics.median(logons) * 1000 if logons else 0:.1f} ms, "
               f"max {logons[-1] * 1000 if logons else 0:.1f} ms")
     assert up["idle"] + up["refused"] == IDLE
-    assert not errors, errors
+    assert not errors, errors[:3]
     assert len(ops) >= 20, f"only {len(ops)} normal operations in {DURATION} s"
     assert ops[-1] < OP_DEADLINE, f"slowest file op took {ops[-1]:.2f} s"
     assert not logons or logons[-1] < OP_DEADLINE, f"slowest logon took {logons[-1]:.2f} s"

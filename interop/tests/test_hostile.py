@@ -1,4 +1,4 @@
-"""Hostile clients against a dedicated rsmbd on 127.0.0.2:4460 (issue 6).
+"""Hostile clients against a dedicated rsmbd on 127.0.0.2:4470 (issue 6).
 
 Each case sends what no well-behaved client would (malformed framing, bad offsets, abusive
 compounds and credits, unknown ids, monster and forged Kerberos tokens, path escapes) with the
@@ -23,7 +23,7 @@ from hostile_env import ADDR, CANARY, MAX_SKEW, SPN, HostileServer
 from harness import SERVER, SHARE
 from rawsmb import STATUS, Closed, RawSmb
 
-PORT = 4460
+PORT = 4470
 UNC = rf"\\{SERVER}\{SHARE}"
 
 
@@ -146,10 +146,25 @@ def test_malformed_first_message(hostile, after, msg):
             pass
 
 
-def test_max_size_frame_of_garbage(hostile, after):
-    """A full 8 MiB + 64 KiB frame is read and refused; its buffer is freed (RSS check in after)."""
+def test_max_size_frame_before_logon(hostile, after):
+    """Before logon the frame limit is 128 KiB (limits.max_spnego_token + 64 KiB): an 8 MiB +
+    64 KiB frame is refused from its header, while the client is still sending it."""
     with connect() as c:
-        c.send_frame(b"\xfeSMB" + os.urandom(FRAME_LIMIT - 4))
+        try:
+            c.send_frame(b"\xfeSMB" + os.urandom(FRAME_LIMIT - 4))
+        except Closed:
+            return
+        assert c.is_closed(10.0)
+
+
+def test_max_size_frame_of_garbage_after_logon(hostile, after, ticket):
+    """After logon a full 8 MiB + 64 KiB frame is read, found to be garbage and the
+    connection closed; the buffer is freed (RSS check in `after`)."""
+    with logged_on(ticket) as c:
+        try:
+            c.send_frame(b"\xfeSMB" + os.urandom(FRAME_LIMIT - 4))
+        except Closed:
+            pytest.fail("closed while sending a frame within the post-logon limit")
         assert c.is_closed(10.0)
 
 
@@ -401,19 +416,42 @@ def test_session_setup_10mb_token(hostile, after):
         assert c.is_closed(5.0)
 
 
-def test_session_setup_7mb_frame_der_claims_7mb(hostile, after):
-    """Just under the frame limit: a 7 MiB SESSION_SETUP whose 64 KiB buffer holds DER that
-    claims 7 MiB of content. The DER length is not trusted: a logon failure, no allocation by
-    the claimed length, and the connection may be reused."""
+def test_session_setup_7mb_frame_before_logon(hostile, after):
+    """Before any logon the frame limit is limits.max_spnego_token + 64 KiB: a 7 MiB
+    SESSION_SETUP frame closes the connection from its length, before allocation."""
     with connect() as c:
         c.negotiate()
-        body = b"\x30\x84" + struct.pack(">I", 7 << 20) + b"\x04" * (7 << 20)
-        token = b"\x60\x84" + struct.pack(">I", len(body) + len(rawsmb.SPNEGO_OID)) + rawsmb.SPNEGO_OID + body
-        r = c.session_setup(token, length=0xFFFF)
+        token = b"\x60\x84" + struct.pack(">I", 7 << 20) + b"\x04" * (7 << 20)
+        try:
+            c.send_frame(c.build(rawsmb.SESSION_SETUP, rawsmb.session_setup_body(token, length=0xFFFF),
+                                 tree=False))
+        except Closed:
+            return
+        assert c.is_closed(5.0)
+
+
+def test_session_setup_der_claims_7mb(hostile, after):
+    """A 64 KiB token whose DER lengths claim 7 MiB: the length is not trusted, the logon
+    fails and the connection stays usable."""
+    with connect() as c:
+        c.negotiate()
+        body = b"\x30\x84" + struct.pack(">I", 7 << 20) + b"\x04" * 65000
+        token = b"\x60\x84" + struct.pack(">I", 7 << 20) + rawsmb.SPNEGO_OID + body
+        r = c.session_setup(token[:0xFFFF])
         expect(r, "LOGON_FAILURE", "INVALID_PARAMETER", "MORE_PROCESSING_REQUIRED")
         if r.status == STATUS["MORE_PROCESSING_REQUIRED"]:
             # Only with a reject token; the session is gone afterwards.
             assert r.body, "MORE_PROCESSING_REQUIRED without a token"
+        still_usable(c)
+
+
+def test_session_setup_token_over_the_limit(hostile, after):
+    """MS-SMB2 3.3.5.5 and limits.max_spnego_token (64 KiB): a SESSION_SETUP whose
+    SecurityBufferLength says 65535 is still parsed; the length field cannot say more."""
+    with connect() as c:
+        c.negotiate()
+        r = c.session_setup(b"\x60" + b"\xff" * 0xFFFE)
+        expect(r, "LOGON_FAILURE", "INVALID_PARAMETER", "MORE_PROCESSING_REQUIRED")
 
 
 def _nest(tag: int, depth: int, core: bytes) -> bytes:
