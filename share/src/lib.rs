@@ -16,6 +16,7 @@ pub mod disk;
 pub mod handlers;
 pub mod ipc;
 pub mod open;
+pub mod oplock;
 pub mod registry;
 pub mod session;
 pub mod tree;

@@ -244,6 +244,8 @@ impl Open {
         self.share
             .locks()
             .release_all(disk.key(), self.lock_owner());
+        // A break waiting on this open is over; a lease with no open left is gone.
+        self.share.oplocks().release(disk.key(), self.lock_owner());
         let table = self.share.share_modes();
         let delete = match disk.share_mode {
             Some(token) => {

@@ -8,6 +8,7 @@ use crate::disk::DiskRoot;
 use crate::disk::locks::LockTable;
 use crate::disk::share_modes::ShareModeTable;
 use crate::ipc::{PipeServerInfo, PipeShareInfo};
+use crate::oplock::OplockTable;
 
 /// MS-SRVS 2.2.2.4 STYPE_DISKTREE.
 pub const STYPE_DISKTREE: u32 = 0;
@@ -56,6 +57,8 @@ pub struct Share {
     locks: LockTable,
     share_modes: ShareModeTable,
     pipe_info: Option<Arc<PipeServerInfo>>,
+    /// The server-wide oplock/lease table (the same one in every share).
+    oplocks: Arc<OplockTable>,
 }
 
 impl Share {
@@ -82,6 +85,11 @@ impl Share {
     /// The byte-range lock table of this share's files.
     pub fn locks(&self) -> &LockTable {
         &self.locks
+    }
+
+    /// The server-wide oplock and lease table.
+    pub fn oplocks(&self) -> &OplockTable {
+        &self.oplocks
     }
 
     /// Is `principal` allowed by `valid_users`? Compared case-insensitively, as Windows and
@@ -123,6 +131,7 @@ pub enum RegistryError {
 pub struct ShareRegistry {
     server_name: String,
     shares: Vec<Arc<Share>>,
+    oplocks: Arc<OplockTable>,
 }
 
 fn valid_share_name(name: &str) -> bool {
@@ -184,6 +193,7 @@ impl ShareRegistry {
                 })
                 .collect(),
         });
+        let oplocks = Arc::new(OplockTable::new());
         for config in configs {
             let (disk, info) = match &config.kind {
                 ShareKind::Disk { path } => {
@@ -202,11 +212,13 @@ impl ShareRegistry {
                 locks: LockTable::new(),
                 share_modes: ShareModeTable::new(),
                 pipe_info: info,
+                oplocks: Arc::clone(&oplocks),
             }));
         }
         Ok(Self {
             server_name,
             shares: out,
+            oplocks,
         })
     }
 
@@ -222,6 +234,11 @@ impl ShareRegistry {
     /// Every share, IPC$ included, in configuration order.
     pub fn shares(&self) -> impl Iterator<Item = &Arc<Share>> {
         self.shares.iter()
+    }
+
+    /// The oplock and lease table every share uses.
+    pub fn oplocks(&self) -> &OplockTable {
+        &self.oplocks
     }
 
     /// The server's NetBIOS/DNS name as configured.

@@ -111,6 +111,20 @@ pub struct CreateSpec<'a> {
     /// The share's share-mode table (checked after the file is identified, before any
     /// truncation); `None` skips the check.
     pub share_modes: Option<&'a ShareModeTable>,
+    /// Runs once an existing file is identified, before the share-mode check and any
+    /// truncation (the oplock breaks of [MS-SMB2 3.3.5.9] happen there); may refuse.
+    pub gate: Option<OpenGate<'a>>,
+}
+
+/// A check on an existing file before it is opened for real: called with its metadata and the
+/// access the share-mode check will use.
+#[derive(Clone, Copy)]
+pub struct OpenGate<'a>(pub &'a dyn Fn(&FileMeta, u32) -> Result<(), NtStatus>);
+
+impl std::fmt::Debug for OpenGate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OpenGate")
+    }
 }
 
 /// A successful open.
@@ -267,6 +281,9 @@ fn open_existing<'a>(
     } else {
         granted
     };
+    if let Some(gate) = spec.gate {
+        (gate.0)(&meta, check_access)?;
+    }
     let share_mode = share_check(spec, &meta, check_access)?;
     if spec.disposition.truncates() {
         file.set_len(0).map_err(|e| io_to_status(&e))?;

@@ -113,6 +113,14 @@ impl ShareModeTable {
         Ok(ShareModeToken { file, token })
     }
 
+    /// Would an open with `access` and `share` conflict with the opens registered now? (The
+    /// oplock code asks before [`Self::acquire`]: a sharing violation breaks handle caching.)
+    pub fn would_conflict(&self, file: FileKey, access: u32, share: u32) -> bool {
+        self.files()
+            .get(&file)
+            .is_some_and(|r| r.entries.iter().any(|e| conflicts(e, access, share)))
+    }
+
     /// Sets or clears File.DeletePending (FileDispositionInformation, or a delete-on-close
     /// open closing). Only files with a registered open have a record.
     pub fn set_delete_pending(&self, file: FileKey, on: bool) {

@@ -14,10 +14,11 @@ use rsmbd_protocol::messages::create::{
 
 use super::{HandlerResult, Reply, TreeCx};
 use crate::disk::access::{self, DELETE};
-use crate::disk::create::{CreateSpec, Disposition, Want, create};
+use crate::disk::create::{CreateSpec, Disposition, OpenGate, Want, create};
 use crate::disk::meta::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
 use crate::disk::path::RelPath;
 use crate::open::{DiskOpen, Open, OpenKind, PipeOpen};
+use crate::oplock::create::OplockRequest;
 
 /// STATUS_BAD_IMPERSONATION_LEVEL ([MS-ERREF 2.3]).
 const STATUS_BAD_IMPERSONATION_LEVEL: NtStatus = NtStatus(0xC000_00A5);
@@ -27,8 +28,10 @@ const STATUS_BAD_IMPERSONATION_LEVEL: NtStatus = NtStatus(0xC000_00A5);
 /// Disk shares: the name is validated and resolved beneath the share root (see
 /// `disk::path`); CreateDisposition, FILE_DIRECTORY_FILE / FILE_NON_DIRECTORY_FILE and
 /// FILE_DELETE_ON_CLOSE (which needs DELETE access) are honoured per 3.3.5.9 and MS-FSA
-/// 2.1.5.1. No oplock or lease is ever granted. The MxAc and QFid create contexts are answered;
-/// every other context is ignored (3.3.5.9: "the server MUST ignore" unknown ones).
+/// 2.1.5.1. Oplocks and leases (RqLs) are granted and broken by `oplock::create`: a CREATE
+/// that breaks another open's oplock answers STATUS_PENDING until the break is acknowledged
+/// (the engine retries it). The MxAc and QFid create contexts are answered; every other
+/// context is ignored (3.3.5.9: "the server MUST ignore" unknown ones).
 ///
 /// IPC$: the name selects a pipe (`srvsvc`, `wkssvc`); others are `OBJECT_NAME_NOT_FOUND`.
 pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateResponse> {
@@ -61,6 +64,8 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
         Want::Any
     };
     let root = cx.disk_root()?;
+    let oplock = OplockRequest::from_request(cx, req);
+    let gate = |meta: &crate::disk::meta::FileMeta, access: u32| oplock.gate(cx, meta, access);
     let spec = CreateSpec {
         disposition,
         want,
@@ -70,6 +75,7 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
         file_attributes: req.file_attributes,
         share_access: req.share_access,
         share_modes: Some(cx.tree.share.share_modes()),
+        gate: Some(OpenGate(&gate)),
     };
     let opened = create(root, &path, &spec)?;
     if delete_on_close && opened.meta.attributes & FILE_ATTRIBUTE_READONLY != 0 {
@@ -109,6 +115,15 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
             ),
         )
     })?;
+    let (oplock_level, lease_context) = match oplock.grant(cx, &open) {
+        Ok(granted) => granted,
+        Err(status) => {
+            // A lease key already used on another file: the open is undone.
+            cx.session.remove_open(open.file_id);
+            open.close();
+            return Err(status);
+        }
+    };
     let mut contexts = Vec::new();
     if CreateContext::find(&req.create_contexts, CreateContextName::MXAC).is_some() {
         contexts.push(
@@ -128,9 +143,10 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
             .to_context(),
         );
     }
-    tracing::trace!(path = %opened.path.to_smb(), action = ?opened.action, file_id = ?open.file_id, "create");
+    contexts.extend(lease_context);
+    tracing::trace!(path = %opened.path.to_smb(), action = ?opened.action, file_id = ?open.file_id, oplock_level, "create");
     Ok(Reply::ok(CreateResponse {
-        oplock_level: OplockLevel::NONE,
+        oplock_level,
         flags: 0,
         create_action: opened.action as u32,
         creation_time: meta.creation_time,

@@ -30,6 +30,7 @@ use rsmbd_protocol::file_id::FileId;
 
 use crate::disk::DiskRoot;
 use crate::open::{DiskOpen, Open};
+use crate::oplock::ClientLink;
 use crate::session::Session;
 use crate::tree::TreeConnect;
 
@@ -67,6 +68,8 @@ pub struct TreeCx {
     pub session: Arc<Session>,
     /// The tree connect named by the request's TreeId.
     pub tree: Arc<TreeConnect>,
+    /// The connection the request arrived on: where breaks of the opens it creates go.
+    pub client: ClientLink,
 }
 
 impl TreeCx {

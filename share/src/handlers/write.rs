@@ -40,6 +40,10 @@ pub fn handle(cx: &TreeCx, req: &WriteRequest<'_>) -> HandlerResult<WriteRespons
     open.share
         .locks()
         .check_io(disk.key(), open.lock_owner(), offset, len, true)?;
+    // MS-FSA 2.1.4.12: a write breaks other opens' level II oplocks and read leases.
+    open.share
+        .oplocks()
+        .break_on_write(disk.key(), open.lock_owner());
     let n = crate::disk::file::write_at(disk.file(), offset, &req.data).map_err(io_status)?;
     if req.flags & WriteFlags::WRITE_THROUGH != 0 || disk.write_through() {
         disk.file().sync_data().map_err(io_status)?;

@@ -98,6 +98,7 @@ impl Fixture {
         Ok(TreeCx {
             session: Arc::clone(&self.session),
             tree: self.session.tree(tree_id).unwrap(),
+            client: rsmbd_share::oplock::ClientLink::detached(),
         })
     }
 

@@ -1,0 +1,546 @@
+//! Oplocks and leases ([MS-SMB2 3.3.1.4] GlobalLeaseTableList, [3.3.1.10] Open.OplockLevel /
+//! Open.OplockState, [3.3.1.12] Per Lease): one server-wide table, keyed by file (device,
+//! inode), shared by every share and connection, so a CREATE on connection B finds and breaks
+//! the oplock an open on connection A holds.
+//!
+//! The CREATE path calls, in order:
+//! 1. [`OplockTable::before_open`] once the existing file is identified and before the share-
+//!    mode check and any truncation: it starts the breaks the new open causes and answers
+//!    `STATUS_PENDING` while any break on the file waits for its acknowledgment (the engine then
+//!    retries the CREATE until it passes, [MS-SMB2 3.3.4.2]);
+//! 2. [`OplockTable::register`] after the open exists: records it and decides its grant.
+//!
+//! CLOSE (any path through `Open::close`) calls [`OplockTable::release`]; OPLOCK_BREAK calls
+//! [`OplockTable::ack_oplock`] / [`OplockTable::ack_lease`]; WRITE calls
+//! [`OplockTable::break_on_write`]. A break that is not acknowledged within the break timeout
+//! (35 s as Windows, `oplock_break_timeout_ms`) is completed by the server: an oplock drops to
+//! NONE, a lease to the state it was breaking to.
+//!
+//! Notifications are collected under the table lock and sent after it is released, onto the
+//! [`BreakChannel`] of the connection that holds the open; nothing blocks under the lock.
+
+pub mod channel;
+pub mod create;
+pub mod rules;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rsmbd_protocol::NtStatus;
+use rsmbd_protocol::file_id::FileId;
+use rsmbd_protocol::messages::create::OplockLevel;
+
+pub use channel::{BreakChannel, BreakNotice, ClientLink};
+pub use rules::OpenIntent;
+
+use crate::disk::locks::{FileKey, LockOwner};
+use crate::open::lock;
+use rules::Held;
+
+/// The default break acknowledgment timeout: Windows waits 35 seconds ([MS-SMB2 3.3.2.1],
+/// 3.3.2.5 and their product notes).
+pub const DEFAULT_BREAK_TIMEOUT: Duration = Duration::from_secs(35);
+
+/// A lease's identity: (Connection.ClientGuid, LeaseKey) ([MS-SMB2 3.3.1.4]).
+pub type LeaseId = ([u8; 16], [u8; 16]);
+
+/// What a CREATE asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requested {
+    /// RequestedOplockLevel NONE, II, EXCLUSIVE or BATCH.
+    Oplock(u8),
+    /// A lease (RqLs context with RequestedOplockLevel LEASE).
+    Lease {
+        /// Its identity.
+        id: LeaseId,
+        /// The requested LeaseState.
+        state: u32,
+        /// The v2 context's Epoch; `None` for a v1 lease.
+        v2_epoch: Option<u16>,
+    },
+}
+
+/// The open being registered.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// Session and volatile FileId: unique server-wide.
+    pub owner: LockOwner,
+    /// The FileId the break notification names.
+    pub file_id: FileId,
+    /// Where its breaks go.
+    pub channel: Arc<BreakChannel>,
+}
+
+/// What an open was granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Granted {
+    /// The CREATE response's OplockLevel (LEASE when a lease context answers).
+    pub oplock_level: u8,
+    /// The lease, for the response context.
+    pub lease: Option<LeaseGrant>,
+}
+
+/// The lease part of a grant ([MS-SMB2 2.2.14.2.10 / 2.2.14.2.11]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseGrant {
+    /// Lease.LeaseState.
+    pub state: u32,
+    /// A break of this lease is in progress (SMB2_LEASE_FLAG_BREAK_IN_PROGRESS).
+    pub breaking: bool,
+    /// Lease.Epoch (v2).
+    pub epoch: u16,
+}
+
+#[derive(Debug)]
+struct Holder {
+    owner: LockOwner,
+    file_id: FileId,
+    /// Open.OplockLevel; LEASE for an open under a lease.
+    oplock: u8,
+    lease: Option<LeaseId>,
+    /// Open.OplockState == Breaking: the level the acknowledgment may name, and its deadline.
+    breaking: Option<(u8, Instant)>,
+    channel: Arc<BreakChannel>,
+}
+
+#[derive(Debug)]
+struct Lease {
+    id: LeaseId,
+    state: u32,
+    /// Lease.Breaking with Lease.BreakToLeaseState and Lease.LeaseBreakTimeout.
+    breaking: Option<(u32, Instant)>,
+    epoch: u16,
+    v2: bool,
+    /// The connection and session of the lease's latest open: where its breaks go.
+    channel: Arc<BreakChannel>,
+    session_id: u64,
+}
+
+#[derive(Debug, Default)]
+struct FileState {
+    holders: Vec<Holder>,
+    leases: Vec<Lease>,
+}
+
+impl FileState {
+    /// Completes every break whose acknowledgment timed out.
+    fn expire(&mut self, now: Instant) {
+        for h in &mut self.holders {
+            if h.breaking.is_some_and(|(_, t)| now >= t) {
+                tracing::debug!(file_id = ?h.file_id, "oplock break timed out: level NONE");
+                h.breaking = None;
+                h.oplock = OplockLevel::NONE;
+            }
+        }
+        for l in &mut self.leases {
+            if let Some((to, t)) = l.breaking
+                && now >= t
+            {
+                tracing::debug!(state = to, "lease break timed out");
+                l.breaking = None;
+                l.state = to;
+            }
+        }
+    }
+
+    fn breaking(&self) -> bool {
+        self.holders.iter().any(|h| h.breaking.is_some())
+            || self.leases.iter().any(|l| l.breaking.is_some())
+    }
+
+    /// What the opens not under `except` hold.
+    fn others(&self, except: Option<LeaseId>) -> Vec<Held> {
+        self.holders
+            .iter()
+            .filter(|h| h.lease.is_none() || h.lease != except)
+            .map(|h| match h.lease {
+                Some(id) => Held::Lease(
+                    self.leases
+                        .iter()
+                        .find(|l| l.id == id)
+                        .map_or(0, |l| l.state),
+                ),
+                None => Held::Oplock(h.oplock),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    files: HashMap<FileKey, FileState>,
+    lease_files: HashMap<LeaseId, FileKey>,
+}
+
+/// The server-wide oplock and lease state.
+#[derive(Debug)]
+pub struct OplockTable {
+    inner: Mutex<Inner>,
+    timeout_ms: AtomicU64,
+}
+
+impl Default for OplockTable {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            timeout_ms: AtomicU64::new(DEFAULT_BREAK_TIMEOUT.as_millis() as u64),
+        }
+    }
+}
+
+type Outgoing = Vec<(Arc<BreakChannel>, BreakNotice)>;
+
+fn deliver(out: Outgoing) {
+    for (ch, notice) in out {
+        ch.send(notice);
+    }
+}
+
+impl OplockTable {
+    /// An empty table with the default timeout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets how long a break waits for its acknowledgment.
+    pub fn set_break_timeout(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn deadline(&self, now: Instant) -> Instant {
+        let t = Duration::from_millis(self.timeout_ms.load(Ordering::Relaxed));
+        now.checked_add(t).unwrap_or(now)
+    }
+
+    /// [MS-SMB2 3.3.5.9] / [MS-FSA 2.1.4.12] before a new open of an existing file: starts the
+    /// breaks `intent` causes (except on the lease `lease`, which the open will share) and
+    /// answers `PENDING` while any break of the file waits for an acknowledgment.
+    pub fn before_open(
+        &self,
+        key: FileKey,
+        intent: &OpenIntent,
+        lease: Option<LeaseId>,
+        now: Instant,
+    ) -> Result<(), NtStatus> {
+        let deadline = self.deadline(now);
+        let mut out = Outgoing::new();
+        let result = {
+            let mut inner = lock(&self.inner);
+            match inner.files.get_mut(&key) {
+                None => Ok(()),
+                Some(f) => {
+                    f.expire(now);
+                    if f.breaking() {
+                        Err(NtStatus::PENDING)
+                    } else {
+                        start_breaks(f, intent, lease, deadline, &mut out)
+                    }
+                }
+            }
+        };
+        deliver(out);
+        result
+    }
+
+    /// Records a new open of `key` and decides its grant. A lease key already in use on another
+    /// file is `INVALID_PARAMETER` ([MS-SMB2 3.3.5.9.8]).
+    pub fn register(
+        &self,
+        key: FileKey,
+        open: Registration,
+        requested: Requested,
+    ) -> Result<Granted, NtStatus> {
+        let mut inner = lock(&self.inner);
+        let inner = &mut *inner;
+        if let Requested::Lease { id, .. } = requested
+            && inner.lease_files.get(&id).is_some_and(|k| *k != key)
+        {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        let f = inner.files.entry(key).or_default();
+        let session_id = open.owner.session_id;
+        let mut holder = Holder {
+            owner: open.owner,
+            file_id: open.file_id,
+            oplock: OplockLevel::NONE,
+            lease: None,
+            breaking: None,
+            channel: Arc::clone(&open.channel),
+        };
+        let granted = match requested {
+            Requested::Oplock(level) => {
+                holder.oplock = rules::grant_oplock(level, &f.others(None));
+                Granted {
+                    oplock_level: holder.oplock,
+                    lease: None,
+                }
+            }
+            Requested::Lease {
+                id,
+                state,
+                v2_epoch,
+            } => {
+                let grantable = rules::grant_lease(state, &f.others(Some(id)));
+                let lease = match f.leases.iter_mut().position(|l| l.id == id) {
+                    Some(at) => {
+                        let Some(l) = f.leases.get_mut(at) else {
+                            return Err(NtStatus::INTERNAL_ERROR);
+                        };
+                        // An open under a held lease may upgrade it (never downgrade), unless a
+                        // break is in progress.
+                        let upgraded = l.state | grantable;
+                        if l.breaking.is_none()
+                            && upgraded != l.state
+                            && rules::normalize_lease(upgraded) == upgraded
+                        {
+                            l.state = upgraded;
+                            if l.v2 {
+                                l.epoch = l.epoch.wrapping_add(1);
+                            }
+                        }
+                        l.channel = Arc::clone(&open.channel);
+                        l.session_id = session_id;
+                        l
+                    }
+                    None => {
+                        inner.lease_files.insert(id, key);
+                        f.leases.push(Lease {
+                            id,
+                            state: grantable,
+                            breaking: None,
+                            // [MS-SMB2 3.3.5.9.11] a new v2 lease starts one past the client's.
+                            epoch: v2_epoch.map_or(0, |e| e.wrapping_add(1)),
+                            v2: v2_epoch.is_some(),
+                            channel: Arc::clone(&open.channel),
+                            session_id,
+                        });
+                        f.leases.last_mut().ok_or(NtStatus::INTERNAL_ERROR)?
+                    }
+                };
+                holder.oplock = OplockLevel::LEASE;
+                holder.lease = Some(id);
+                Granted {
+                    oplock_level: OplockLevel::LEASE,
+                    lease: Some(LeaseGrant {
+                        state: lease.state,
+                        breaking: lease.breaking.is_some(),
+                        epoch: lease.epoch,
+                    }),
+                }
+            }
+        };
+        f.holders.push(holder);
+        Ok(granted)
+    }
+
+    /// The open closed: forgets it, and its lease once the lease has no open left. A break
+    /// waiting on it is over.
+    pub fn release(&self, key: FileKey, owner: LockOwner) {
+        let mut inner = lock(&self.inner);
+        let inner = &mut *inner;
+        let Some(f) = inner.files.get_mut(&key) else {
+            return;
+        };
+        let Some(at) = f.holders.iter().position(|h| h.owner == owner) else {
+            return;
+        };
+        let h = f.holders.swap_remove(at);
+        if let Some(id) = h.lease
+            && !f.holders.iter().any(|o| o.lease == Some(id))
+        {
+            f.leases.retain(|l| l.id != id);
+            inner.lease_files.remove(&id);
+        }
+        if f.holders.is_empty() {
+            inner.files.remove(&key);
+        }
+    }
+
+    /// [MS-SMB2 3.3.5.22.1] An oplock break acknowledgment: the new level, or the error the
+    /// section prescribes.
+    pub fn ack_oplock(&self, key: FileKey, owner: LockOwner, level: u8) -> Result<u8, NtStatus> {
+        let now = Instant::now();
+        let mut inner = lock(&self.inner);
+        let f = inner
+            .files
+            .get_mut(&key)
+            .ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        f.expire(now);
+        let h = f
+            .holders
+            .iter_mut()
+            .find(|h| h.owner == owner)
+            .ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let Some((to, _)) = h.breaking else {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        };
+        h.breaking = None;
+        if level == OplockLevel::LEASE {
+            h.oplock = OplockLevel::NONE;
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        let acceptable = level == OplockLevel::NONE || (level == OplockLevel::II && to != 0);
+        if !acceptable {
+            h.oplock = OplockLevel::NONE;
+            return Err(NtStatus::INVALID_OPLOCK_PROTOCOL);
+        }
+        h.oplock = level;
+        Ok(level)
+    }
+
+    /// [MS-SMB2 3.3.5.22.2] A lease break acknowledgment: the state now held.
+    pub fn ack_lease(&self, id: LeaseId, state: u32) -> Result<u32, NtStatus> {
+        let now = Instant::now();
+        let mut inner = lock(&self.inner);
+        let inner = &mut *inner;
+        let key = inner
+            .lease_files
+            .get(&id)
+            .copied()
+            .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+        let f = inner
+            .files
+            .get_mut(&key)
+            .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+        f.expire(now);
+        let l = f
+            .leases
+            .iter_mut()
+            .find(|l| l.id == id)
+            .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+        let Some((to, _)) = l.breaking else {
+            return Err(NtStatus::UNSUCCESSFUL);
+        };
+        if state & !to != 0 {
+            return Err(NtStatus::REQUEST_NOT_ACCEPTED);
+        }
+        l.state = state;
+        l.breaking = None;
+        Ok(state)
+    }
+
+    /// [MS-FSA 2.1.4.12] A write through `writer`: level II oplocks of other opens drop to
+    /// NONE and other leases lose read caching. Nothing waits for these breaks.
+    pub fn break_on_write(&self, key: FileKey, writer: LockOwner) {
+        let now = Instant::now();
+        let deadline = self.deadline(now);
+        let mut out = Outgoing::new();
+        {
+            let mut inner = lock(&self.inner);
+            let Some(f) = inner.files.get_mut(&key) else {
+                return;
+            };
+            f.expire(now);
+            let own_lease = f
+                .holders
+                .iter()
+                .find(|h| h.owner == writer)
+                .and_then(|h| h.lease);
+            for h in &mut f.holders {
+                if h.owner != writer && h.oplock == OplockLevel::II && h.breaking.is_none() {
+                    h.oplock = OplockLevel::NONE;
+                    out.push((Arc::clone(&h.channel), oplock_notice(h, OplockLevel::NONE)));
+                }
+            }
+            for l in &mut f.leases {
+                if Some(l.id) != own_lease && l.breaking.is_none() {
+                    let new = rules::lease_break_on_write(l.state);
+                    if new != l.state {
+                        out.push(break_lease(l, new, deadline));
+                    }
+                }
+            }
+        }
+        deliver(out);
+    }
+
+    /// The oplock level and lease state held now by `owner` (tests and diagnostics).
+    pub fn held(&self, key: FileKey, owner: LockOwner) -> Option<(u8, Option<u32>)> {
+        let inner = lock(&self.inner);
+        let f = inner.files.get(&key)?;
+        let h = f.holders.iter().find(|h| h.owner == owner)?;
+        let lease = h
+            .lease
+            .and_then(|id| f.leases.iter().find(|l| l.id == id).map(|l| l.state));
+        Some((h.oplock, lease))
+    }
+}
+
+fn oplock_notice(h: &Holder, level: u8) -> BreakNotice {
+    BreakNotice::Oplock {
+        session_id: h.owner.session_id,
+        file_id: h.file_id,
+        level,
+    }
+}
+
+/// Starts a lease break to `new`: with an acknowledgment required the lease is Breaking until
+/// `deadline`, otherwise the new state holds at once. v2 leases count the change in Epoch.
+fn break_lease(l: &mut Lease, new: u32, deadline: Instant) -> (Arc<BreakChannel>, BreakNotice) {
+    let ack_required = rules::lease_break_needs_ack(l.state);
+    if l.v2 {
+        l.epoch = l.epoch.wrapping_add(1);
+    }
+    let notice = BreakNotice::Lease {
+        session_id: l.session_id,
+        new_epoch: if l.v2 { l.epoch } else { 0 },
+        ack_required,
+        lease_key: l.id.1,
+        current: l.state,
+        new,
+    };
+    if ack_required {
+        l.breaking = Some((new, deadline));
+    } else {
+        l.state = new;
+    }
+    (Arc::clone(&l.channel), notice)
+}
+
+/// Sends the breaks `intent` causes on `f`; `PENDING` if any needs an acknowledgment.
+fn start_breaks(
+    f: &mut FileState,
+    intent: &OpenIntent,
+    lease: Option<LeaseId>,
+    deadline: Instant,
+    out: &mut Outgoing,
+) -> Result<(), NtStatus> {
+    let mut wait = false;
+    for h in &mut f.holders {
+        if h.lease.is_some() {
+            continue;
+        }
+        let Some(to) = rules::oplock_break_to(h.oplock, intent) else {
+            continue;
+        };
+        out.push((Arc::clone(&h.channel), oplock_notice(h, to)));
+        if h.oplock == OplockLevel::II {
+            // Level II breaks need no acknowledgment (2.2.24.1).
+            h.oplock = OplockLevel::NONE;
+        } else {
+            h.breaking = Some((to, deadline));
+            wait = true;
+        }
+    }
+    for l in &mut f.leases {
+        if Some(l.id) == lease {
+            continue;
+        }
+        let new = rules::lease_break_to(l.state, intent);
+        if new != l.state {
+            wait |= rules::lease_break_needs_ack(l.state);
+            out.push(break_lease(l, new, deadline));
+        }
+    }
+    if wait {
+        Err(NtStatus::PENDING)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

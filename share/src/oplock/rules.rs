@@ -1,0 +1,230 @@
+//! The grant and break decisions, as pure functions of the states involved: what a new open may
+//! be granted ([MS-SMB2 3.3.5.9] with the object store's rules, [MS-FSA 2.1.5.17] Server
+//! Requests an Oplock) and what it breaks ([MS-FSA 2.1.4.12] Algorithm to Check for an Oplock
+//! Break). Where the documents leave room, these follow what Samba does, since smbtorture is
+//! the yardstick: an attribute-only ("stat") open breaks nothing, a sharing violation breaks
+//! only handle caching (batch oplocks, H leases), an overwrite also drops read caching.
+//!
+//! ```text
+//!  oplocks:  BATCH ──┐                          lease states (R required except NONE):
+//!            EXCL ───┴─► LEVEL_II ──► NONE         RWH ─► RH ─► R ─► NONE
+//!            (ack)        (no ack)                 RW ──► R        (ack iff W or H held)
+//! ```
+
+use rsmbd_protocol::messages::create::OplockLevel;
+use rsmbd_protocol::messages::oplock_break::LeaseState;
+
+use crate::disk::access::{FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES, SYNCHRONIZE};
+
+const R: u32 = LeaseState::READ_CACHING;
+const H: u32 = LeaseState::HANDLE_CACHING;
+const W: u32 = LeaseState::WRITE_CACHING;
+
+/// What a CREATE is about to do to an existing file, as far as oplocks care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenIntent {
+    /// The access the open will hold (including FILE_WRITE_DATA an overwrite implies).
+    pub access: u32,
+    /// The share-mode check would fail against the opens there now.
+    pub would_conflict: bool,
+    /// SUPERSEDE / OVERWRITE / OVERWRITE_IF: the data is about to be thrown away.
+    pub truncates: bool,
+}
+
+impl OpenIntent {
+    /// An open that only reads or writes attributes (Samba's "stat open"): it does not
+    /// touch data, so no cached data needs flushing.
+    pub fn is_stat_open(&self) -> bool {
+        self.access & !(FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE) == 0
+    }
+}
+
+/// The oplock level an existing exclusive/batch/level II oplock must break to before `intent`
+/// may proceed; `None` if it can stay.
+pub fn oplock_break_to(held: u8, intent: &OpenIntent) -> Option<u8> {
+    if intent.is_stat_open() {
+        return None;
+    }
+    let to = if intent.truncates {
+        OplockLevel::NONE
+    } else {
+        OplockLevel::II
+    };
+    match held {
+        OplockLevel::BATCH => Some(to),
+        // Exclusive caches no handle: with a sharing violation the open fails without a break.
+        OplockLevel::EXCLUSIVE if !intent.would_conflict => Some(to),
+        OplockLevel::II if intent.truncates => Some(OplockLevel::NONE),
+        _ => None,
+    }
+}
+
+/// The state an existing lease (of another lease key) must break to; equal to `state` when
+/// it can stay.
+pub fn lease_break_to(state: u32, intent: &OpenIntent) -> u32 {
+    let mut new = state;
+    if !intent.is_stat_open() {
+        new &= !W;
+        if intent.truncates {
+            new &= !R;
+        }
+    }
+    if intent.would_conflict {
+        new &= !H;
+    }
+    new
+}
+
+/// The state a lease holding `state` breaks to when another open writes: read caching goes.
+pub fn lease_break_on_write(state: u32) -> u32 {
+    state & !R
+}
+
+/// A break from a state that caches writes or handles needs the client's acknowledgment
+/// ([MS-SMB2 3.3.4.7]); a read-only one is final at once.
+pub fn lease_break_needs_ack(current: u32) -> bool {
+    current & (W | H) != 0
+}
+
+/// The requested lease state if it is one of the five the object store grants (NONE, R, RH,
+/// RW, RWH); any other combination is granted NONE.
+pub fn normalize_lease(requested: u32) -> u32 {
+    match requested {
+        0 => 0,
+        s if s == R || s == R | H || s == R | W || s == R | W | H => s,
+        _ => 0,
+    }
+}
+
+/// What one other open of the file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// An oplock level (NONE for a plain open).
+    Oplock(u8),
+    /// A lease of another key, in this state.
+    Lease(u32),
+}
+
+impl Held {
+    /// Excludes every other cache: an exclusive or batch oplock, a lease with W.
+    fn is_exclusive(self) -> bool {
+        match self {
+            Self::Oplock(l) => l == OplockLevel::EXCLUSIVE || l == OplockLevel::BATCH,
+            Self::Lease(s) => s & W != 0,
+        }
+    }
+}
+
+/// [MS-SMB2 3.3.5.9] The oplock a new open gets: exclusive or batch when it is the file's only
+/// open, otherwise level II (3.3.5.9: "the server SHOULD" retry with level II), and nothing
+/// while another open caches exclusively.
+pub fn grant_oplock(requested: u8, others: &[Held]) -> u8 {
+    let wants = matches!(
+        requested,
+        OplockLevel::II | OplockLevel::EXCLUSIVE | OplockLevel::BATCH
+    );
+    if !wants || others.iter().any(|h| h.is_exclusive()) {
+        return OplockLevel::NONE;
+    }
+    if requested != OplockLevel::II && others.is_empty() {
+        requested
+    } else {
+        OplockLevel::II
+    }
+}
+
+/// The lease state a new lease (or an upgrade of an existing one) gets, given the opens of the
+/// file that are not under this lease: W only without other opens, nothing next to an
+/// exclusive cache.
+pub fn grant_lease(requested: u32, others: &[Held]) -> u32 {
+    let mut s = normalize_lease(requested);
+    if others.iter().any(|h| h.is_exclusive()) {
+        return 0;
+    }
+    if !others.is_empty() {
+        s &= !W;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::disk::access::{FILE_READ_DATA, FILE_WRITE_DATA};
+    use OplockLevel as L;
+
+    fn data(access: u32) -> OpenIntent {
+        OpenIntent {
+            access,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn second_open_breaks_batch_and_exclusive_to_level_ii() {
+        let i = data(FILE_READ_DATA);
+        assert_eq!(oplock_break_to(L::BATCH, &i), Some(L::II));
+        assert_eq!(oplock_break_to(L::EXCLUSIVE, &i), Some(L::II));
+        assert_eq!(oplock_break_to(L::II, &i), None);
+        assert_eq!(oplock_break_to(L::NONE, &i), None);
+    }
+
+    #[test]
+    fn overwrite_breaks_everything_to_none_and_stat_opens_break_nothing() {
+        let i = OpenIntent {
+            access: FILE_WRITE_DATA,
+            truncates: true,
+            would_conflict: false,
+        };
+        assert_eq!(oplock_break_to(L::BATCH, &i), Some(L::NONE));
+        assert_eq!(oplock_break_to(L::II, &i), Some(L::NONE));
+        let stat = data(FILE_READ_ATTRIBUTES | SYNCHRONIZE);
+        assert!(stat.is_stat_open());
+        assert_eq!(oplock_break_to(L::BATCH, &stat), None);
+        assert_eq!(lease_break_to(R | W | H, &stat), R | W | H);
+    }
+
+    #[test]
+    fn sharing_violation_breaks_handle_caching_only() {
+        let i = OpenIntent {
+            access: FILE_READ_DATA,
+            would_conflict: true,
+            truncates: false,
+        };
+        assert_eq!(oplock_break_to(L::BATCH, &i), Some(L::II));
+        assert_eq!(oplock_break_to(L::EXCLUSIVE, &i), None);
+        assert_eq!(lease_break_to(R | H, &i), R);
+        assert_eq!(lease_break_to(R | W | H, &i), R);
+        assert_eq!(lease_break_to(R | W | H, &data(FILE_READ_DATA)), R | H);
+    }
+
+    #[test]
+    fn lease_states() {
+        for (asked, got) in [(0, 0), (R, R), (R | H, R | H), (R | W, R | W), (7, 7)] {
+            assert_eq!(normalize_lease(asked), got);
+        }
+        for bad in [W, H, W | H] {
+            assert_eq!(normalize_lease(bad), 0);
+        }
+        assert!(lease_break_needs_ack(R | H));
+        assert!(!lease_break_needs_ack(R));
+        assert_eq!(lease_break_on_write(R | H), H);
+    }
+
+    #[test]
+    fn grants() {
+        assert_eq!(grant_oplock(L::BATCH, &[]), L::BATCH);
+        assert_eq!(grant_oplock(L::EXCLUSIVE, &[]), L::EXCLUSIVE);
+        assert_eq!(grant_oplock(L::BATCH, &[Held::Oplock(L::NONE)]), L::II);
+        assert_eq!(grant_oplock(L::II, &[Held::Oplock(L::II)]), L::II);
+        assert_eq!(grant_oplock(L::II, &[Held::Oplock(L::BATCH)]), L::NONE);
+        assert_eq!(grant_oplock(L::LEASE, &[]), L::NONE);
+        assert_eq!(grant_oplock(L::BATCH, &[Held::Lease(R | H)]), L::II);
+        assert_eq!(grant_oplock(L::BATCH, &[Held::Lease(R | W)]), L::NONE);
+        assert_eq!(grant_lease(7, &[]), 7);
+        assert_eq!(grant_lease(7, &[Held::Oplock(L::II)]), R | H);
+        assert_eq!(grant_lease(7, &[Held::Oplock(L::BATCH)]), 0);
+        assert_eq!(grant_lease(R | W, &[Held::Lease(R)]), R);
+    }
+}

@@ -1,0 +1,222 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+use super::*;
+use crate::disk::access::{FILE_READ_DATA, FILE_WRITE_DATA};
+use rsmbd_protocol::messages::oplock_break::LeaseState;
+
+const F: FileKey = (1, 2);
+const RWH: u32 = 7;
+const RH: u32 = LeaseState::READ_CACHING | LeaseState::HANDLE_CACHING;
+
+fn reg(volatile: u64, ch: &Arc<BreakChannel>) -> Registration {
+    Registration {
+        owner: LockOwner {
+            session_id: 1,
+            volatile_id: volatile,
+        },
+        file_id: FileId::new(volatile, volatile),
+        channel: Arc::clone(ch),
+    }
+}
+
+fn read() -> OpenIntent {
+    OpenIntent {
+        access: FILE_READ_DATA,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn batch_breaks_to_level_ii_and_waits_for_the_ack() {
+    let t = OplockTable::new();
+    let a = Arc::new(BreakChannel::new());
+    let g = t
+        .register(F, reg(1, &a), Requested::Oplock(OplockLevel::BATCH))
+        .unwrap();
+    assert_eq!(g.oplock_level, OplockLevel::BATCH);
+    let now = Instant::now();
+    assert_eq!(
+        t.before_open(F, &read(), None, now),
+        Err(NtStatus::PENDING)
+    );
+    assert_eq!(
+        a.drain(),
+        vec![BreakNotice::Oplock {
+            session_id: 1,
+            file_id: FileId::new(1, 1),
+            level: OplockLevel::II
+        }]
+    );
+    // Still waiting: no second notification.
+    assert_eq!(
+        t.before_open(F, &read(), None, now),
+        Err(NtStatus::PENDING)
+    );
+    assert!(a.drain().is_empty());
+    let owner = reg(1, &a).owner;
+    assert_eq!(
+        t.ack_oplock(F, owner, OplockLevel::BATCH),
+        Err(NtStatus::INVALID_OPLOCK_PROTOCOL)
+    );
+    assert_eq!(t.held(F, owner), Some((OplockLevel::NONE, None)));
+    assert_eq!(
+        t.ack_oplock(F, owner, OplockLevel::II),
+        Err(NtStatus::INVALID_DEVICE_STATE),
+        "no break in progress any more"
+    );
+    assert_eq!(t.before_open(F, &read(), None, now), Ok(()));
+    let g = t
+        .register(F, reg(2, &a), Requested::Oplock(OplockLevel::BATCH))
+        .unwrap();
+    assert_eq!(g.oplock_level, OplockLevel::II, "another open exists");
+}
+
+#[test]
+fn ack_to_level_ii_then_a_write_breaks_it_without_ack() {
+    let t = OplockTable::new();
+    let a = Arc::new(BreakChannel::new());
+    t.register(F, reg(1, &a), Requested::Oplock(OplockLevel::EXCLUSIVE))
+        .unwrap();
+    assert!(t.before_open(F, &read(), None, Instant::now()).is_err());
+    a.drain();
+    assert_eq!(
+        t.ack_oplock(F, reg(1, &a).owner, OplockLevel::II),
+        Ok(OplockLevel::II)
+    );
+    assert_eq!(t.before_open(F, &read(), None, Instant::now()), Ok(()));
+    t.register(F, reg(2, &a), Requested::Oplock(OplockLevel::II))
+        .unwrap();
+    t.break_on_write(F, reg(2, &a).owner);
+    assert_eq!(
+        a.drain(),
+        vec![BreakNotice::Oplock {
+            session_id: 1,
+            file_id: FileId::new(1, 1),
+            level: OplockLevel::NONE
+        }]
+    );
+    assert_eq!(
+        t.held(F, reg(2, &a).owner),
+        Some((OplockLevel::II, None)),
+        "the writer keeps its own"
+    );
+}
+
+#[test]
+fn unacknowledged_break_times_out() {
+    let t = OplockTable::new();
+    t.set_break_timeout(Duration::from_millis(100));
+    let a = Arc::new(BreakChannel::new());
+    t.register(F, reg(1, &a), Requested::Oplock(OplockLevel::BATCH))
+        .unwrap();
+    let now = Instant::now();
+    assert!(t.before_open(F, &read(), None, now).is_err());
+    assert!(
+        t.before_open(F, &read(), None, now + Duration::from_millis(50))
+            .is_err()
+    );
+    assert_eq!(
+        t.before_open(F, &read(), None, now + Duration::from_millis(150)),
+        Ok(())
+    );
+    assert_eq!(
+        t.held(F, reg(1, &a).owner),
+        Some((OplockLevel::NONE, None))
+    );
+}
+
+#[test]
+fn close_ends_the_wait() {
+    let t = OplockTable::new();
+    let a = Arc::new(BreakChannel::new());
+    t.register(F, reg(1, &a), Requested::Oplock(OplockLevel::BATCH))
+        .unwrap();
+    assert!(t.before_open(F, &read(), None, Instant::now()).is_err());
+    t.release(F, reg(1, &a).owner);
+    assert_eq!(t.before_open(F, &read(), None, Instant::now()), Ok(()));
+}
+
+#[test]
+fn leases_share_a_key_break_other_keys_and_ack() {
+    let t = OplockTable::new();
+    let a = Arc::new(BreakChannel::new());
+    let k1: LeaseId = ([1; 16], [0xAA; 16]);
+    let k2: LeaseId = ([2; 16], [0xBB; 16]);
+    let lease = |id, e| Requested::Lease {
+        id,
+        state: RWH,
+        v2_epoch: e,
+    };
+    let g = t.register(F, reg(1, &a), lease(k1, Some(4))).unwrap();
+    assert_eq!(g.oplock_level, OplockLevel::LEASE);
+    assert_eq!(
+        g.lease,
+        Some(LeaseGrant {
+            state: RWH,
+            breaking: false,
+            epoch: 5
+        })
+    );
+    // Same key: no break, the open shares the lease.
+    assert_eq!(t.before_open(F, &read(), Some(k1), Instant::now()), Ok(()));
+    let g = t.register(F, reg(2, &a), lease(k1, Some(4))).unwrap();
+    assert_eq!(g.lease.unwrap().state, RWH);
+    // The same key on another file is refused.
+    assert_eq!(
+        t.register((9, 9), reg(3, &a), lease(k1, None)),
+        Err(NtStatus::INVALID_PARAMETER)
+    );
+    // Another key: W must go.
+    assert_eq!(
+        t.before_open(F, &read(), Some(k2), Instant::now()),
+        Err(NtStatus::PENDING)
+    );
+    assert_eq!(
+        a.drain(),
+        vec![BreakNotice::Lease {
+            session_id: 1,
+            new_epoch: 6,
+            ack_required: true,
+            lease_key: [0xAA; 16],
+            current: RWH,
+            new: RH
+        }]
+    );
+    assert_eq!(t.ack_lease(k2, RH), Err(NtStatus::OBJECT_NAME_NOT_FOUND));
+    assert_eq!(t.ack_lease(k1, RWH), Err(NtStatus::REQUEST_NOT_ACCEPTED));
+    assert_eq!(t.ack_lease(k1, RH), Ok(RH));
+    assert_eq!(t.ack_lease(k1, RH), Err(NtStatus::UNSUCCESSFUL));
+    assert_eq!(t.before_open(F, &read(), Some(k2), Instant::now()), Ok(()));
+    let g = t.register(F, reg(4, &a), lease(k2, None)).unwrap();
+    assert_eq!(g.lease.unwrap().state, RH, "W only without other opens");
+    // A write through k2's open takes read caching from k1 (RH: ack required).
+    t.break_on_write(F, reg(4, &a).owner);
+    let notes = a.drain();
+    assert!(matches!(
+        notes.as_slice(),
+        [BreakNotice::Lease { lease_key, current: RH, new: LeaseState::HANDLE_CACHING, .. }]
+            if *lease_key == [0xAA; 16]
+    ));
+    // Closing every open of a lease forgets it.
+    t.release(F, reg(1, &a).owner);
+    t.release(F, reg(2, &a).owner);
+    assert_eq!(t.ack_lease(k1, 0), Err(NtStatus::OBJECT_NAME_NOT_FOUND));
+}
+
+#[test]
+fn overwrite_breaks_level_ii_without_waiting() {
+    let t = OplockTable::new();
+    let a = Arc::new(BreakChannel::new());
+    t.register(F, reg(1, &a), Requested::Oplock(OplockLevel::II))
+        .unwrap();
+    let overwrite = OpenIntent {
+        access: FILE_WRITE_DATA,
+        truncates: true,
+        would_conflict: false,
+    };
+    assert_eq!(t.before_open(F, &overwrite, None, Instant::now()), Ok(()));
+    assert_eq!(a.drain().len(), 1);
+    assert_eq!(
+        t.held(F, reg(1, &a).owner),
+        Some((OplockLevel::NONE, None))
+    );
+}
