@@ -67,6 +67,10 @@ pub struct Config {
     /// Resource limits and the shutdown grace time (`[limits]`, see [`crate::limits`]).
     #[serde(default)]
     pub limits: Limits,
+    /// How long an oplock or lease break waits for the client's acknowledgment before the
+    /// server completes it (MS-SMB2 3.3.2.1/3.3.2.5; Windows waits 35 s), in milliseconds.
+    #[serde(default = "default_oplock_break_timeout")]
+    pub oplock_break_timeout_ms: u64,
     /// Shares.
     #[serde(default, rename = "share")]
     pub shares: Vec<ShareSection>,
@@ -145,6 +149,9 @@ fn default_true() -> bool {
 fn default_max_credits() -> u16 {
     8192
 }
+fn default_oplock_break_timeout() -> u64 {
+    35_000
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -164,6 +171,7 @@ impl Default for Config {
             reject_unencrypted: true,
             key_log: None,
             limits: Limits::default(),
+            oplock_break_timeout_ms: default_oplock_break_timeout(),
             shares: Vec::new(),
         }
     }
@@ -202,6 +210,9 @@ impl Config {
             bail!("max_credits must be at least 1");
         }
         self.limits.validate()?;
+        if self.oplock_break_timeout_ms == 0 {
+            bail!("oplock_break_timeout_ms must be at least 1");
+        }
         self.encrypt_policy()?;
         self.ciphers()?;
         self.signing_algorithms()?;

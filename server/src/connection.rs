@@ -49,6 +49,10 @@ pub async fn serve_until(
 ) {
     let _ = stream.set_nodelay(true);
     let mut conn = Connection::new(ctx, peer);
+    // Another connection's CREATE may queue an oplock break for this one: wake the loop.
+    let breaks = Arc::new(tokio::sync::Notify::new());
+    let waker = Arc::clone(&breaks);
+    conn.set_break_waker(move || waker.notify_one());
     let (read, mut write) = stream.into_split();
     // One frame in flight between reader and engine: backpressure on the socket, and a
     // bounded amount of memory per connection.
@@ -69,6 +73,7 @@ pub async fn serve_until(
         limit,
         stop,
         timed_out: false,
+        breaks,
     };
     let result = run(&mut conn, &mut rx, &mut write, &mut state).await;
     reader.abort();
@@ -94,6 +99,8 @@ struct State {
     stop: Shutdown,
     /// Closed by the unauthenticated or idle timeout.
     timed_out: bool,
+    /// Woken when another connection queues an oplock/lease break for this one.
+    breaks: Arc<tokio::sync::Notify>,
 }
 
 async fn run(
@@ -132,6 +139,7 @@ async fn run(
                 state.timed_out = true;
                 return Err(timed_out(conn.peer(), authenticated, &limits));
             }
+            () = state.breaks.notified() => conn.poll_pending(),
         };
         for reply in replies {
             write

@@ -62,6 +62,11 @@ impl ServerContext {
         };
         // Session ids are unguessable across restarts but unique within one: a random
         // high half and a counter.
+        registry
+            .oplocks()
+            .set_break_timeout(std::time::Duration::from_millis(
+                config.oplock_break_timeout_ms,
+            ));
         let mut seed = [0u8; 4];
         let _ = getrandom::fill(&mut seed);
         let first = (u64::from(u32::from_le_bytes(seed) | 1) << 32) | 1;

@@ -247,7 +247,11 @@ pub fn dispatch(
             conn.encrypt_reply = Some(session_id);
         }
     }
-    let cx = TreeCx { session, tree };
+    let cx = TreeCx {
+        session,
+        tree,
+        client: conn.client_link(),
+    };
     let result = run_blocking(|| tree_command(&cx, &request));
     if let Err(status) = &result {
         note_share_limit(conn, &request, *status);
@@ -278,6 +282,7 @@ pub(super) fn rerun(
     let cx = TreeCx {
         session: valid.share.clone(),
         tree,
+        client: conn.client_link(),
     };
     run_blocking(|| tree_command(&cx, &request))
 }
@@ -320,8 +325,11 @@ fn tree_command(
                 Response::OplockBreak(OplockBreakResponse::Oplock(b))
             })
         }
-        // No leases are granted, so no lease can be acknowledged (3.3.5.22.2).
-        Request::OplockBreak(OplockBreakRequest::Lease(_)) => Err(NtStatus::OBJECT_NAME_NOT_FOUND),
+        Request::OplockBreak(OplockBreakRequest::Lease(r)) => {
+            map(handlers::oplock_break::handle_lease(cx, r), |b| {
+                Response::OplockBreak(OplockBreakResponse::Lease(b))
+            })
+        }
         // Connection-level commands never reach here.
         Request::Negotiate(_)
         | Request::SessionSetup(_)

@@ -31,10 +31,14 @@ use rsmbd_protocol::file_id::FileId;
 use rsmbd_protocol::header::HEADER_SIZE;
 use rsmbd_protocol::messages::Request;
 use rsmbd_protocol::messages::negotiate::Dialect;
+use rsmbd_protocol::messages::oplock_break::{
+    LeaseBreakFlags, LeaseBreakNotification, OplockBreakNotification, OplockBreakResponse,
+};
 use rsmbd_protocol::transform::{TRANSFORM_HEADER_SIZE, TransformHeader};
 use rsmbd_protocol::{Command, Header, HeaderFlags, HeaderKind, Message, NtStatus};
 use rsmbd_share::crypto::encryption;
 use rsmbd_share::crypto::{PreauthHash, signing};
+use rsmbd_share::oplock::{BreakChannel, BreakNotice, ClientLink};
 
 use compound::ResponsePart;
 use context::ServerContext;
@@ -79,6 +83,9 @@ pub struct Connection {
     encrypt_reply: Option<u64>,
     /// The cipher keys of a session LOGOFF just removed: its response is sealed with them.
     logged_off: Option<(u64, session_setup::SessionCrypto)>,
+    /// Oplock and lease break notifications for this connection's opens, queued by requests
+    /// on any connection ([MS-SMB2 3.3.4.6], 3.3.4.7).
+    breaks: Arc<BreakChannel>,
 }
 
 /// The state a related compound member inherits from the one before it
@@ -107,7 +114,83 @@ impl Connection {
             encrypted_session: None,
             encrypt_reply: None,
             logged_off: None,
+            breaks: Arc::new(BreakChannel::new()),
         }
+    }
+
+    /// Installs what wakes the connection's task when another connection queues a break
+    /// notification for it; the task then calls [`Self::poll_pending`].
+    pub fn set_break_waker(&self, waker: impl Fn() + Send + Sync + 'static) {
+        self.breaks.set_waker(waker);
+    }
+
+    /// What share handlers learn about this connection (break routing, lease identity).
+    fn client_link(&self) -> ClientLink {
+        let dialect = self.dialect();
+        ClientLink {
+            client_guid: self.negotiated.as_ref().map_or([0; 16], |n| n.client_guid),
+            breaks: Arc::clone(&self.breaks),
+            leasing: dialect.is_some_and(|d| d >= Dialect::SMB2_1 && d != Dialect::SMB2_WILDCARD),
+            lease_v2: dialect.is_some_and(|d| d >= Dialect::SMB3_0 && d != Dialect::SMB2_WILDCARD),
+        }
+    }
+
+    /// [MS-SMB2 3.3.4.6 / 3.3.4.7] The break notifications queued for this connection, each
+    /// its own message: MessageId 0xFFFFFFFFFFFFFFFF, SessionId 0, unsigned; sealed with the
+    /// key of the open's session when that session encrypts.
+    pub fn poll_breaks(&mut self) -> Vec<BytesMut> {
+        let mut out = Vec::new();
+        for notice in self.breaks.drain() {
+            let (session_id, body) = match notice {
+                BreakNotice::Oplock {
+                    session_id,
+                    file_id,
+                    level,
+                } => (
+                    session_id,
+                    OplockBreakResponse::Oplock(OplockBreakNotification {
+                        oplock_level: level,
+                        file_id,
+                    }),
+                ),
+                BreakNotice::Lease {
+                    session_id,
+                    new_epoch,
+                    ack_required,
+                    lease_key,
+                    current,
+                    new,
+                } => (
+                    session_id,
+                    OplockBreakResponse::LeaseNotification(LeaseBreakNotification {
+                        new_epoch,
+                        flags: if ack_required {
+                            LeaseBreakFlags::ACK_REQUIRED
+                        } else {
+                            0
+                        },
+                        lease_key,
+                        current_lease_state: current,
+                        new_lease_state: new,
+                        ..Default::default()
+                    }),
+                ),
+            };
+            let mut header = Header::response(Command::OPLOCK_BREAK);
+            header.message_id = u64::MAX;
+            header.session_id = 0;
+            header.credits = 0;
+            let part = ResponsePart {
+                header,
+                body: rsmbd_protocol::messages::Response::OplockBreak(body),
+                sign: None,
+            };
+            let encrypt = self.session_encrypts(session_id);
+            if let Some(msg) = self.emit(vec![part], encrypt) {
+                out.push(msg);
+            }
+        }
+        out
     }
 
     /// The largest frame this connection accepts: the biggest READ/WRITE payload plus room for
@@ -178,9 +261,10 @@ impl Connection {
         !self.pending.is_empty()
     }
 
-    /// Runs waiting requests again; returns the final responses of those that completed.
+    /// Runs waiting requests again; returns the final responses of those that completed, then
+    /// any break notifications queued for this connection ([`Self::poll_breaks`]).
     pub fn poll_pending(&mut self) -> Vec<BytesMut> {
-        let mut done = Vec::new();
+        let mut done = self.poll_breaks();
         for op in self.pending.take_all() {
             match self.retry(&op) {
                 Some(part) => {

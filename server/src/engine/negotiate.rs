@@ -152,9 +152,10 @@ fn respond(
     if ctx.config.require_signing {
         server_security_mode |= SecurityMode::SIGNING_REQUIRED;
     }
-    // LARGE_MTU enables multi-credit requests (2.1+); nothing else is offered yet.
+    // LARGE_MTU enables multi-credit requests (2.1+); LEASING: file leases (2.1+, v2 on 3.x).
+    // DIRECTORY_LEASING is not offered: directory lease requests are declined.
     let mut server_capabilities = if dialect >= Dialect::SMB2_1 {
-        Capabilities::LARGE_MTU
+        Capabilities::LARGE_MTU | Capabilities::LEASING
     } else {
         0
     };

@@ -79,11 +79,11 @@ impl OplockRequest {
         let key = (meta.dev, meta.file_id);
         let intent = OpenIntent {
             access,
-            would_conflict: cx
-                .tree
-                .share
-                .share_modes()
-                .would_conflict(key, access, self.share_access),
+            would_conflict: cx.tree.share.share_modes().would_conflict(
+                key,
+                access,
+                self.share_access,
+            ),
             truncates: self.truncates,
         };
         cx.tree

@@ -535,11 +535,7 @@ fn start_breaks(
             out.push(break_lease(l, new, deadline));
         }
     }
-    if wait {
-        Err(NtStatus::PENDING)
-    } else {
-        Ok(())
-    }
+    if wait { Err(NtStatus::PENDING) } else { Ok(()) }
 }
 
 #[cfg(test)]

@@ -34,10 +34,7 @@ fn batch_breaks_to_level_ii_and_waits_for_the_ack() {
         .unwrap();
     assert_eq!(g.oplock_level, OplockLevel::BATCH);
     let now = Instant::now();
-    assert_eq!(
-        t.before_open(F, &read(), None, now),
-        Err(NtStatus::PENDING)
-    );
+    assert_eq!(t.before_open(F, &read(), None, now), Err(NtStatus::PENDING));
     assert_eq!(
         a.drain(),
         vec![BreakNotice::Oplock {
@@ -47,10 +44,7 @@ fn batch_breaks_to_level_ii_and_waits_for_the_ack() {
         }]
     );
     // Still waiting: no second notification.
-    assert_eq!(
-        t.before_open(F, &read(), None, now),
-        Err(NtStatus::PENDING)
-    );
+    assert_eq!(t.before_open(F, &read(), None, now), Err(NtStatus::PENDING));
     assert!(a.drain().is_empty());
     let owner = reg(1, &a).owner;
     assert_eq!(
@@ -118,10 +112,7 @@ fn unacknowledged_break_times_out() {
         t.before_open(F, &read(), None, now + Duration::from_millis(150)),
         Ok(())
     );
-    assert_eq!(
-        t.held(F, reg(1, &a).owner),
-        Some((OplockLevel::NONE, None))
-    );
+    assert_eq!(t.held(F, reg(1, &a).owner), Some((OplockLevel::NONE, None)));
 }
 
 #[test]
@@ -215,8 +206,5 @@ fn overwrite_breaks_level_ii_without_waiting() {
     };
     assert_eq!(t.before_open(F, &overwrite, None, Instant::now()), Ok(()));
     assert_eq!(a.drain().len(), 1);
-    assert_eq!(
-        t.held(F, reg(1, &a).owner),
-        Some((OplockLevel::NONE, None))
-    );
+    assert_eq!(t.held(F, reg(1, &a).owner), Some((OplockLevel::NONE, None)));
 }
