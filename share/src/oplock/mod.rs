@@ -145,9 +145,14 @@ impl FileState {
         }
     }
 
-    fn breaking(&self) -> bool {
+    /// A break waits for an acknowledgment, other than one of `own` (an open under a breaking
+    /// lease proceeds and is told so with SMB2_LEASE_FLAG_BREAK_IN_PROGRESS, 3.3.5.9.8).
+    fn breaking(&self, own: Option<LeaseId>) -> bool {
         self.holders.iter().any(|h| h.breaking.is_some())
-            || self.leases.iter().any(|l| l.breaking.is_some())
+            || self
+                .leases
+                .iter()
+                .any(|l| l.breaking.is_some() && Some(l.id) != own)
     }
 
     /// What the opens not under `except` hold.
@@ -233,7 +238,7 @@ impl OplockTable {
                 None => Ok(()),
                 Some(f) => {
                     f.expire(now);
-                    if f.breaking() {
+                    if f.breaking(lease) {
                         Err(NtStatus::PENDING)
                     } else {
                         start_breaks(f, intent, lease, deadline, &mut out)

@@ -208,3 +208,32 @@ fn overwrite_breaks_level_ii_without_waiting() {
     assert_eq!(a.drain().len(), 1);
     assert_eq!(t.held(F, reg(1, &a).owner), Some((OplockLevel::NONE, None)));
 }
+
+#[test]
+fn an_open_under_a_breaking_lease_proceeds_and_is_told() {
+    let t = OplockTable::new();
+    let a = Arc::new(BreakChannel::new());
+    let k1: LeaseId = ([1; 16], [0xAA; 16]);
+    let k2: LeaseId = ([2; 16], [0xBB; 16]);
+    let lease = |id| Requested::Lease {
+        id,
+        state: RWH,
+        v2_epoch: None,
+    };
+    t.register(F, reg(1, &a), lease(k1)).unwrap();
+    let now = Instant::now();
+    assert!(t.before_open(F, &read(), Some(k2), now).is_err());
+    // The lease's own client opens again while its break is in progress.
+    assert_eq!(t.before_open(F, &read(), Some(k1), now), Ok(()));
+    let g = t.register(F, reg(2, &a), lease(k1)).unwrap();
+    assert_eq!(
+        g.lease,
+        Some(LeaseGrant {
+            state: RWH,
+            breaking: true,
+            epoch: 0
+        })
+    );
+    // Others still wait.
+    assert!(t.before_open(F, &read(), Some(k2), now).is_err());
+}
