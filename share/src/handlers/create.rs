@@ -65,6 +65,7 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
     };
     let root = cx.disk_root()?;
     let oplock = OplockRequest::from_request(cx, req);
+    oplock.check_lease_key(cx, root, &path)?;
     let gate = |meta: &crate::disk::meta::FileMeta, access: u32| oplock.gate(cx, meta, access);
     let spec = CreateSpec {
         disposition,

@@ -59,6 +59,10 @@ pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoRes
             if disk.is_dir() {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
+            // A size change breaks other opens' level II oplocks and read leases, as a write.
+            open.share
+                .oplocks()
+                .break_on_write(disk.key(), open.lock_owner());
             file::set_end_of_file(disk.file(), info.end_of_file).map_err(io_status)?;
         }
         FileInformationClass::FileAllocationInformation => {
@@ -69,6 +73,9 @@ pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoRes
             }
             let eof = disk.file().metadata().map_err(io_status)?.len();
             if info.allocation_size < eof {
+                open.share
+                    .oplocks()
+                    .break_on_write(disk.key(), open.lock_owner());
                 file::set_end_of_file(disk.file(), info.allocation_size).map_err(io_status)?;
             }
         }

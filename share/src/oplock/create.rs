@@ -14,7 +14,12 @@ use rsmbd_protocol::create_context::{CreateContext, CreateContextName, LeaseCont
 use rsmbd_protocol::messages::create::{CreateRequest, OplockLevel};
 
 use super::{Granted, LeaseId, OpenIntent, Registration, Requested};
+use rustix::fs::{Mode, OFlags};
+
+use crate::disk::DiskRoot;
+use crate::disk::case::resolve_case;
 use crate::disk::meta::FileMeta;
+use crate::disk::path::{RelPath, open_beneath};
 use crate::handlers::TreeCx;
 use crate::open::Open;
 
@@ -67,6 +72,27 @@ impl OplockRequest {
         match self.requested {
             Requested::Lease { id, .. } => Some(id),
             Requested::Oplock(_) => None,
+        }
+    }
+
+    /// [MS-SMB2 3.3.5.9.8] A lease key already bound to another file (or used for a directory
+    /// or a new file while bound) is `INVALID_PARAMETER`, checked before anything is created.
+    pub fn check_lease_key(&self, cx: &TreeCx, root: &DiskRoot, path: &RelPath) -> Result<(), NtStatus> {
+        let Some(id) = self.lease_id() else {
+            return Ok(());
+        };
+        let Some(bound) = cx.tree.share.oplocks().lease_file(id) else {
+            return Ok(());
+        };
+        let path = resolve_case(root, path);
+        let here = open_beneath(root.fd(), &path, OFlags::PATH, Mode::empty())
+            .ok()
+            .and_then(|fd| FileMeta::of(&fd, path.leaf().unwrap_or("")).ok())
+            .map(|m| (m.dev, m.file_id));
+        if here == Some(bound) {
+            Ok(())
+        } else {
+            Err(NtStatus::INVALID_PARAMETER)
         }
     }
 

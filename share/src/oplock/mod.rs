@@ -288,19 +288,15 @@ impl OplockTable {
                 state,
                 v2_epoch,
             } => {
-                let grantable = rules::grant_lease(state, &f.others(Some(id)));
+                let others = f.others(Some(id));
                 let lease = match f.leases.iter_mut().position(|l| l.id == id) {
                     Some(at) => {
                         let Some(l) = f.leases.get_mut(at) else {
                             return Err(NtStatus::INTERNAL_ERROR);
                         };
-                        // An open under a held lease may upgrade it (never downgrade), unless a
-                        // break is in progress.
-                        let upgraded = l.state | grantable;
-                        if l.breaking.is_none()
-                            && upgraded != l.state
-                            && rules::normalize_lease(upgraded) == upgraded
-                        {
+                        // No upgrade while a break is in progress.
+                        let upgraded = rules::upgrade_lease(l.state, state, &others);
+                        if l.breaking.is_none() && upgraded != l.state {
                             l.state = upgraded;
                             if l.v2 {
                                 l.epoch = l.epoch.wrapping_add(1);
@@ -314,7 +310,7 @@ impl OplockTable {
                         inner.lease_files.insert(id, key);
                         f.leases.push(Lease {
                             id,
-                            state: grantable,
+                            state: rules::grant_lease(state, &others),
                             breaking: None,
                             // [MS-SMB2 3.3.5.9.11] a new v2 lease starts one past the client's.
                             epoch: v2_epoch.map_or(0, |e| e.wrapping_add(1)),
@@ -339,6 +335,12 @@ impl OplockTable {
         };
         f.holders.push(holder);
         Ok(granted)
+    }
+
+    /// The file a lease key is bound to, if it is in use ([MS-SMB2 3.3.5.9.8]: one key, one
+    /// file).
+    pub fn lease_file(&self, id: LeaseId) -> Option<FileKey> {
+        lock(&self.inner).lease_files.get(&id).copied()
     }
 
     /// The open closed: forgets it, and its lease once the lease has no open left. A break

@@ -117,13 +117,17 @@ impl Held {
 
 /// [MS-SMB2 3.3.5.9] The oplock a new open gets: exclusive or batch when it is the file's only
 /// open, otherwise level II (3.3.5.9: "the server SHOULD" retry with level II), and nothing
-/// while another open caches exclusively.
+/// while another open caches exclusively or holds a lease with handle caching (as Windows:
+/// an oplock cannot be broken together with an H lease).
 pub fn grant_oplock(requested: u8, others: &[Held]) -> u8 {
     let wants = matches!(
         requested,
         OplockLevel::II | OplockLevel::EXCLUSIVE | OplockLevel::BATCH
     );
-    if !wants || others.iter().any(|h| h.is_exclusive()) {
+    let blocked = others
+        .iter()
+        .any(|h| h.is_exclusive() || matches!(h, Held::Lease(s) if s & H != 0));
+    if !wants || blocked {
         return OplockLevel::NONE;
     }
     if requested != OplockLevel::II && others.is_empty() {
@@ -133,9 +137,9 @@ pub fn grant_oplock(requested: u8, others: &[Held]) -> u8 {
     }
 }
 
-/// The lease state a new lease (or an upgrade of an existing one) gets, given the opens of the
-/// file that are not under this lease: W only without other opens, nothing next to an
-/// exclusive cache.
+/// The lease state a new lease gets, given the opens of the file that are not under this
+/// lease: W only without other opens, R only next to an oplock, nothing next to an exclusive
+/// cache.
 pub fn grant_lease(requested: u32, others: &[Held]) -> u32 {
     let mut s = normalize_lease(requested);
     if others.iter().any(|h| h.is_exclusive()) {
@@ -144,7 +148,25 @@ pub fn grant_lease(requested: u32, others: &[Held]) -> u32 {
     if !others.is_empty() {
         s &= !W;
     }
+    if others
+        .iter()
+        .any(|h| matches!(h, Held::Oplock(l) if *l != OplockLevel::NONE))
+    {
+        s &= R;
+    }
     s
+}
+
+/// An open under a held lease asks for `requested`: the lease grows to it only while it has the
+/// file to itself and the new state contains the old one (R to RH, RH to RWH; never RH to RW,
+/// never down), as Windows does.
+pub fn upgrade_lease(current: u32, requested: u32, others: &[Held]) -> u32 {
+    let want = normalize_lease(requested);
+    if others.is_empty() && want & current == current {
+        want
+    } else {
+        current
+    }
 }
 
 #[cfg(test)]
@@ -220,11 +242,19 @@ mod tests {
         assert_eq!(grant_oplock(L::II, &[Held::Oplock(L::II)]), L::II);
         assert_eq!(grant_oplock(L::II, &[Held::Oplock(L::BATCH)]), L::NONE);
         assert_eq!(grant_oplock(L::LEASE, &[]), L::NONE);
-        assert_eq!(grant_oplock(L::BATCH, &[Held::Lease(R | H)]), L::II);
+        assert_eq!(grant_oplock(L::BATCH, &[Held::Lease(R)]), L::II);
         assert_eq!(grant_oplock(L::BATCH, &[Held::Lease(R | W)]), L::NONE);
         assert_eq!(grant_lease(7, &[]), 7);
-        assert_eq!(grant_lease(7, &[Held::Oplock(L::II)]), R | H);
         assert_eq!(grant_lease(7, &[Held::Oplock(L::BATCH)]), 0);
         assert_eq!(grant_lease(R | W, &[Held::Lease(R)]), R);
+        // Oplocks and H leases do not mix (smbtorture smb2.lease.oplock).
+        assert_eq!(grant_oplock(L::II, &[Held::Lease(R | H)]), L::NONE);
+        assert_eq!(grant_lease(7, &[Held::Oplock(L::II)]), R);
+        assert_eq!(grant_lease(7, &[Held::Oplock(L::NONE)]), R | H);
+        // Upgrades: only alone, only to a superset.
+        assert_eq!(upgrade_lease(R | H, R | W, &[]), R | H);
+        assert_eq!(upgrade_lease(R, 7, &[]), 7);
+        assert_eq!(upgrade_lease(R, 7, &[Held::Lease(R)]), R);
+        assert_eq!(upgrade_lease(7, R, &[]), 7);
     }
 }

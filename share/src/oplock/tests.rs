@@ -237,3 +237,21 @@ fn an_open_under_a_breaking_lease_proceeds_and_is_told() {
     // Others still wait.
     assert!(t.before_open(F, &read(), Some(k2), now).is_err());
 }
+
+#[test]
+fn lease_upgrades_only_to_a_superset() {
+    let t = OplockTable::new();
+    let a = Arc::new(BreakChannel::new());
+    let k: LeaseId = ([1; 16], [0xAA; 16]);
+    let ask = |state| Requested::Lease {
+        id: k,
+        state,
+        v2_epoch: None,
+    };
+    let st = |g: Granted| g.lease.unwrap().state;
+    assert_eq!(st(t.register(F, reg(1, &a), ask(RH)).unwrap()), RH);
+    assert_eq!(st(t.register(F, reg(2, &a), ask(5)).unwrap()), RH, "RH + RW stays RH");
+    assert_eq!(st(t.register(F, reg(3, &a), ask(RWH)).unwrap()), RWH);
+    assert_eq!(st(t.register(F, reg(4, &a), ask(RH)).unwrap()), RWH, "never down");
+    assert_eq!(t.lease_file(k), Some(F));
+}
