@@ -230,7 +230,7 @@ fn change_notify_and_oplock_break() {
     };
     assert_eq!(
         handlers::oplock_break::handle(&cx, &ack(file)).unwrap_err(),
-        NtStatus::INVALID_DEVICE_STATE, // MS-SMB2 3.3.5.22.1: no break in progress
+        NtStatus::INVALID_OPLOCK_PROTOCOL
     );
     assert_eq!(
         handlers::oplock_break::handle(&cx, &ack(FileId::new(5, 5))).unwrap_err(),

@@ -49,6 +49,10 @@ pub fn handle(cx: &TreeCx, req: &LockRequest) -> HandlerResult<LockResponse> {
         table.unlock(disk.key(), open.lock_owner(), &ranges)?;
     } else {
         table.lock(disk.key(), open.lock_owner(), &ranges)?;
+        // MS-FSA 2.1.5.7: a byte-range lock breaks level II oplocks, as a write does.
+        open.share
+            .oplocks()
+            .break_on_write(disk.key(), open.lock_owner());
     }
     Ok(Reply::ok(LockResponse))
 }

@@ -8,7 +8,8 @@ use rsmbd_protocol::messages::oplock_break::{LeaseBreakAcknowledgment, OplockBre
 use super::{HandlerResult, Reply, TreeCx};
 
 /// [MS-SMB2 3.3.5.22.1] An oplock break acknowledgment: an unknown open is `FILE_CLOSED`; an
-/// open with no break in progress `INVALID_DEVICE_STATE`; a level above the one the
+/// open with no break in progress `INVALID_OPLOCK_PROTOCOL` (what Windows answers; the section
+/// says INVALID_DEVICE_STATE); a level above the one the
 /// notification offered `INVALID_OPLOCK_PROTOCOL` (and SMB2_OPLOCK_LEVEL_LEASE
 /// `INVALID_PARAMETER`), both leaving the open with no oplock. The response (2.2.25.1) carries
 /// the level now held.
@@ -17,7 +18,7 @@ pub fn handle(
     req: &OplockBreakAcknowledgment,
 ) -> HandlerResult<OplockBreakAcknowledgment> {
     let open = cx.open(req.file_id)?;
-    let disk = open.disk().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+    let disk = open.disk().ok_or(NtStatus::INVALID_OPLOCK_PROTOCOL)?;
     let level = open
         .share
         .oplocks()

@@ -71,11 +71,12 @@ pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoRes
             if disk.is_dir() {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
+            // Any allocation change breaks level II oplocks, as a write (smb2.oplock.batch12).
+            open.share
+                .oplocks()
+                .break_on_write(disk.key(), open.lock_owner());
             let eof = disk.file().metadata().map_err(io_status)?.len();
             if info.allocation_size < eof {
-                open.share
-                    .oplocks()
-                    .break_on_write(disk.key(), open.lock_owner());
                 file::set_end_of_file(disk.file(), info.allocation_size).map_err(io_status)?;
             }
         }

@@ -77,7 +77,12 @@ impl OplockRequest {
 
     /// [MS-SMB2 3.3.5.9.8] A lease key already bound to another file (or used for a directory
     /// or a new file while bound) is `INVALID_PARAMETER`, checked before anything is created.
-    pub fn check_lease_key(&self, cx: &TreeCx, root: &DiskRoot, path: &RelPath) -> Result<(), NtStatus> {
+    pub fn check_lease_key(
+        &self,
+        cx: &TreeCx,
+        root: &DiskRoot,
+        path: &RelPath,
+    ) -> Result<(), NtStatus> {
         let Some(id) = self.lease_id() else {
             return Ok(());
         };
@@ -131,6 +136,7 @@ impl OplockRequest {
             owner: open.lock_owner(),
             file_id: open.file_id,
             channel: std::sync::Arc::clone(&cx.client.breaks),
+            stat_open: super::rules::is_stat_access(open.granted_access),
         };
         let Granted {
             oplock_level,
@@ -146,12 +152,18 @@ impl OplockRequest {
                 if g.breaking {
                     flags |= LeaseContext::BREAK_IN_PROGRESS;
                 }
-                let v2 = asked.v2.map(|v| {
-                    if asked.flags & LeaseContext::PARENT_LEASE_KEY_SET != 0 {
+                // The lease's version, not the request's, decides the response layout
+                // (smbtorture smb2.lease.v2_epoch2/3 mix v1 and v2 requests on one key).
+                let v2 = g.v2.then(|| {
+                    let parent = asked
+                        .v2
+                        .filter(|_| asked.flags & LeaseContext::PARENT_LEASE_KEY_SET != 0)
+                        .map(|v| v.parent_lease_key);
+                    if parent.is_some() {
                         flags |= LeaseContext::PARENT_LEASE_KEY_SET;
                     }
                     LeaseV2 {
-                        parent_lease_key: v.parent_lease_key,
+                        parent_lease_key: parent.unwrap_or_default(),
                         epoch: g.epoch,
                     }
                 });

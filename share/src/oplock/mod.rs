@@ -71,6 +71,9 @@ pub struct Registration {
     pub file_id: FileId,
     /// Where its breaks go.
     pub channel: Arc<BreakChannel>,
+    /// An attribute-only open ([`rules::is_stat_access`]): it does not count as another open
+    /// when caching is granted.
+    pub stat_open: bool,
 }
 
 /// What an open was granted.
@@ -91,6 +94,8 @@ pub struct LeaseGrant {
     pub breaking: bool,
     /// Lease.Epoch (v2).
     pub epoch: u16,
+    /// The lease was created by a v2 context: every response about it is a v2 context.
+    pub v2: bool,
 }
 
 #[derive(Debug)]
@@ -100,6 +105,7 @@ struct Holder {
     /// Open.OplockLevel; LEASE for an open under a lease.
     oplock: u8,
     lease: Option<LeaseId>,
+    stat_open: bool,
     /// Open.OplockState == Breaking: the level the acknowledgment may name, and its deadline.
     breaking: Option<(u8, Instant)>,
     channel: Arc<BreakChannel>,
@@ -159,7 +165,7 @@ impl FileState {
     fn others(&self, except: Option<LeaseId>) -> Vec<Held> {
         self.holders
             .iter()
-            .filter(|h| h.lease.is_none() || h.lease != except)
+            .filter(|h| !h.stat_open && (h.lease.is_none() || h.lease != except))
             .map(|h| match h.lease {
                 Some(id) => Held::Lease(
                     self.leases
@@ -272,6 +278,7 @@ impl OplockTable {
             file_id: open.file_id,
             oplock: OplockLevel::NONE,
             lease: None,
+            stat_open: open.stat_open,
             breaking: None,
             channel: Arc::clone(&open.channel),
         };
@@ -329,6 +336,7 @@ impl OplockTable {
                         state: lease.state,
                         breaking: lease.breaking.is_some(),
                         epoch: lease.epoch,
+                        v2: lease.v2,
                     }),
                 }
             }
@@ -374,15 +382,18 @@ impl OplockTable {
         let f = inner
             .files
             .get_mut(&key)
-            .ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+            .ok_or(NtStatus::INVALID_OPLOCK_PROTOCOL)?;
         f.expire(now);
         let h = f
             .holders
             .iter_mut()
             .find(|h| h.owner == owner)
-            .ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+            .ok_or(NtStatus::INVALID_OPLOCK_PROTOCOL)?;
+        // 3.3.5.22.1 says INVALID_DEVICE_STATE here; Windows (and Samba) answer an
+        // acknowledgment nobody asked for, such as one of a level II to none break, with
+        // INVALID_OPLOCK_PROTOCOL, which smbtorture (smb2.oplock.levelii500) checks.
         let Some((to, _)) = h.breaking else {
-            return Err(NtStatus::INVALID_DEVICE_STATE);
+            return Err(NtStatus::INVALID_OPLOCK_PROTOCOL);
         };
         h.breaking = None;
         if level == OplockLevel::LEASE {
@@ -429,8 +440,10 @@ impl OplockTable {
         Ok(state)
     }
 
-    /// [MS-FSA 2.1.4.12] A write through `writer`: level II oplocks of other opens drop to
-    /// NONE and other leases lose read caching. Nothing waits for these breaks.
+    /// [MS-FSA 2.1.4.12] A write, size change or byte-range lock through `writer`: every level
+    /// II oplock drops to NONE (the writer's own too, a "self break", as Windows and smbtorture
+    /// expect) and other leases lose read caching. Nothing waits for these breaks. An exclusive
+    /// or batch holder is alone on the file, so it is not affected.
     pub fn break_on_write(&self, key: FileKey, writer: LockOwner) {
         let now = Instant::now();
         let deadline = self.deadline(now);
@@ -447,7 +460,7 @@ impl OplockTable {
                 .find(|h| h.owner == writer)
                 .and_then(|h| h.lease);
             for h in &mut f.holders {
-                if h.owner != writer && h.oplock == OplockLevel::II && h.breaking.is_none() {
+                if h.oplock == OplockLevel::II && h.breaking.is_none() {
                     h.oplock = OplockLevel::NONE;
                     out.push((Arc::clone(&h.channel), oplock_notice(h, OplockLevel::NONE)));
                 }

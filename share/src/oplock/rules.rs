@@ -14,7 +14,7 @@
 use rsmbd_protocol::messages::create::OplockLevel;
 use rsmbd_protocol::messages::oplock_break::LeaseState;
 
-use crate::disk::access::{FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES, SYNCHRONIZE};
+use crate::disk::access::{FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES, READ_CONTROL, SYNCHRONIZE};
 
 const R: u32 = LeaseState::READ_CACHING;
 const H: u32 = LeaseState::HANDLE_CACHING;
@@ -35,8 +35,14 @@ impl OpenIntent {
     /// An open that only reads or writes attributes (Samba's "stat open"): it does not
     /// touch data, so no cached data needs flushing.
     pub fn is_stat_open(&self) -> bool {
-        self.access & !(FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE) == 0
+        is_stat_access(self.access)
     }
+}
+
+/// Attributes, security descriptor and SYNCHRONIZE only: an open that caches nothing and that
+/// no cache needs to make room for (smbtorture smb2.lease.statopen4 lists READ_CONTROL).
+pub fn is_stat_access(access: u32) -> bool {
+    access & !(FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE | READ_CONTROL) == 0
 }
 
 /// The oplock level an existing exclusive/batch/level II oplock must break to before `intent`
@@ -62,15 +68,17 @@ pub fn oplock_break_to(held: u8, intent: &OpenIntent) -> Option<u8> {
 /// The state an existing lease (of another lease key) must break to; equal to `state` when
 /// it can stay.
 pub fn lease_break_to(state: u32, intent: &OpenIntent) -> u32 {
+    if intent.would_conflict {
+        // The open will fail with a sharing violation: only the cached handle is in its way
+        // (smbtorture smb2.lease.break_twice: RWH breaks to RW).
+        return state & !H;
+    }
     let mut new = state;
     if !intent.is_stat_open() {
         new &= !W;
         if intent.truncates {
             new &= !R;
         }
-    }
-    if intent.would_conflict {
-        new &= !H;
     }
     new
 }
@@ -161,6 +169,10 @@ pub fn grant_lease(requested: u32, others: &[Held]) -> u32 {
 /// file to itself and the new state contains the old one (R to RH, RH to RWH; never RH to RW,
 /// never down), as Windows does.
 pub fn upgrade_lease(current: u32, requested: u32, others: &[Held]) -> u32 {
+    if current == 0 {
+        // A lease broken to nothing caches nothing: this is a fresh grant (nobreakself).
+        return grant_lease(requested, others);
+    }
     let want = normalize_lease(requested);
     if others.is_empty() && want & current == current {
         want
@@ -217,7 +229,11 @@ mod tests {
         assert_eq!(oplock_break_to(L::BATCH, &i), Some(L::II));
         assert_eq!(oplock_break_to(L::EXCLUSIVE, &i), None);
         assert_eq!(lease_break_to(R | H, &i), R);
-        assert_eq!(lease_break_to(R | W | H, &i), R);
+        assert_eq!(
+            lease_break_to(R | W | H, &i),
+            R | W,
+            "the open fails: W may stay"
+        );
         assert_eq!(lease_break_to(R | W | H, &data(FILE_READ_DATA)), R | H);
     }
 
@@ -256,5 +272,10 @@ mod tests {
         assert_eq!(upgrade_lease(R, 7, &[]), 7);
         assert_eq!(upgrade_lease(R, 7, &[Held::Lease(R)]), R);
         assert_eq!(upgrade_lease(7, R, &[]), 7);
+        assert_eq!(
+            upgrade_lease(0, R, &[Held::Lease(R)]),
+            R,
+            "broken to nothing: fresh"
+        );
     }
 }
