@@ -110,6 +110,8 @@ def _lease_context(key: bytes, state: int):
     lease = SMB2CreateRequestLeaseV2()
     lease["lease_key"] = key
     lease["lease_state"] = state
+    lease["parent_lease_key"] = b"\x00" * 16
+    lease["epoch"] = b"\x00\x00"
     ctx = SMB2CreateContextRequest()
     ctx["buffer_name"] = CreateContextName.SMB2_CREATE_REQUEST_LEASE
     ctx["buffer_data"] = lease
