@@ -135,6 +135,12 @@ async fn run(
                 }
             },
             _ = tick.tick(), if conn.has_pending() && !state.stop.is_requested() => conn.poll_pending(),
+            _ = evicted(state.ticket.as_ref()) => {
+                state.timed_out = true;
+                return Err(Disconnect(
+                    "evicted: a connection limit was full and this one had not logged on".into(),
+                ));
+            }
             _ = sleep_until(deadline) => {
                 state.timed_out = true;
                 return Err(timed_out(conn.peer(), authenticated, &limits));
@@ -160,6 +166,14 @@ async fn run(
                 .limit
                 .store(conn.current_frame_limit(), Ordering::Relaxed);
         }
+    }
+}
+
+/// Resolves when the admission evicted this connection (never without a ticket).
+async fn evicted(ticket: Option<&Ticket>) {
+    match ticket {
+        Some(t) => t.evicted().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,8 +1,10 @@
 //! Listeners: one accept loop per configured address; each admitted connection in its own
 //! task. Admission applies the connection limits (`max_connections`,
-//! `max_connections_per_client`, `max_unauthenticated`): a refused connection is accepted and
-//! closed at once, so it never waits in the kernel backlog. On shutdown the accept loops stop
-//! (the listening sockets close) and the connections drain within the grace time.
+//! `max_connections_per_client`, `max_unauthenticated`): at a full limit the oldest
+//! unauthenticated connection makes room (see [`crate::limits::admission`]); a connection that
+//! cannot be admitted is accepted and closed at once, so it never waits in the kernel backlog.
+//! On shutdown the accept loops stop (the listening sockets close) and the connections drain
+//! within the grace time.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,7 +83,17 @@ pub async fn serve_until(
             next = accepted.recv() => {
                 let Some((stream, peer)) = next else { break };
                 match admission.admit(peer.ip(), &ctx.config.limits) {
-                    Ok(ticket) => {
+                    Ok((ticket, evicted)) => {
+                        for e in evicted {
+                            crate::limits::hit(
+                                e.limit,
+                                peer,
+                                format_args!(
+                                    "the oldest unauthenticated connection from {} was closed to admit this one",
+                                    e.victim
+                                ),
+                            );
+                        }
                         connections.spawn(connection::serve_until(
                             ctx.clone(),
                             stream,

@@ -445,42 +445,65 @@ async fn closed_within(s: &mut TcpStream, within: Duration) -> Option<Duration> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_past_the_per_client_limit_are_closed_at_once() {
+async fn a_full_client_evicts_its_oldest_unauthenticated_connection_never_a_logged_on_one() {
     let srv = start(|c| c.limits.max_connections_per_client = 2).await;
     let mut a = negotiate_tcp(srv.addr).await;
-    let _b = negotiate_tcp(srv.addr).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut b = negotiate_tcp(srv.addr).await;
+    // A third from the same address takes the slot of the oldest that has not logged on.
+    let c = negotiate_tcp(srv.addr).await;
+    assert!(
+        closed_within(&mut a, Duration::from_secs(2))
+            .await
+            .is_some(),
+        "the oldest unauthenticated connection is evicted"
+    );
+    send(&mut b, &request(Command::ECHO, 1, 0, &EchoRequest)).await;
+    assert_eq!(
+        Header::decode(&recv(&mut b).await).unwrap().status,
+        NtStatus::SUCCESS,
+        "the others are still served"
+    );
+    drop(b);
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Two logged-on connections fill the client's quota for good: a third is refused.
+    let _l1 = logon_tcp(srv.addr, &srv.kdc).await;
+    let _l2 = logon_tcp(srv.addr, &srv.kdc).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let mut third = TcpStream::connect(srv.addr).await.unwrap();
     assert!(
         closed_within(&mut third, Duration::from_secs(2))
             .await
             .is_some(),
-        "the third connection from one address is closed"
+        "nothing to evict: refused"
     );
-    // The admitted ones are still served, and a slot frees when one leaves.
-    send(&mut a, &request(Command::ECHO, 1, 0, &EchoRequest)).await;
-    assert_eq!(
-        Header::decode(&recv(&mut a).await).unwrap().status,
-        NtStatus::SUCCESS
-    );
-    drop(a);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let _again = negotiate_tcp(srv.addr).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn total_and_unauthenticated_limits_close_new_connections() {
-    let srv = start(|c| {
-        c.limits.max_connections = 3;
-        c.limits.max_unauthenticated = 1;
-    })
+async fn a_full_unauthenticated_table_evicts_from_the_heaviest_client() {
+    let srv = start(|c| c.limits.max_unauthenticated = 2).await;
+    // Two idle connections from 127.0.0.1 fill the table...
+    let mut f1 = negotiate_tcp(srv.addr).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _f2 = negotiate_tcp(srv.addr).await;
+    // ...a client from another address still gets in, displacing the flood's oldest.
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind("127.0.0.7:0".parse().unwrap()).unwrap();
+    let mut newcomer = s.connect(srv.addr).await.unwrap();
+    send(
+        &mut newcomer,
+        &request(Command::NEGOTIATE, 0, 0, &negotiate_request()),
+    )
     .await;
-    let _first = negotiate_tcp(srv.addr).await;
-    let mut second = TcpStream::connect(srv.addr).await.unwrap();
+    assert_eq!(
+        Header::decode(&recv(&mut newcomer).await).unwrap().status,
+        NtStatus::SUCCESS
+    );
     assert!(
-        closed_within(&mut second, Duration::from_secs(2))
+        closed_within(&mut f1, Duration::from_secs(2))
             .await
-            .is_some(),
-        "a second unauthenticated connection is refused"
+            .is_some()
     );
 }
 
