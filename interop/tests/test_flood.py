@@ -63,14 +63,7 @@ VARIANTS = {"raised": (RAISED, ["127.0.0.5"]),
             "defaults": ("", [f"127.0.1.{i}" for i in range(1, 11)])}
 
 
-@pytest.fixture(scope="module", params=[
-    "raised",
-    pytest.param("defaults", marks=pytest.mark.xfail(strict=True, reason=(
-        "limits.max_unauthenticated (512, server-wide) is filled by pre-logon connections from two "
-        "or more addresses (each under max_connections_per_client), and every new client is then "
-        "closed at once until unauth_timeout_secs frees a slot: the cap needs to evict the oldest "
-        "unauthenticated connection instead of refusing the newest (reported to the lead)"))),
-])
+@pytest.fixture(scope="module", params=["raised", "defaults"])
 def flood_server(request, realm, run_dir, server):
     if server.kind != "rsmbd":
         pytest.skip("rsmbd-specific: a second server with its own config")
