@@ -4,8 +4,8 @@ with its own config and share so killing it never disturbs the session-wide serv
 
 - SIGTERM while smbprotocol writes 200 MiB in 1 MiB WRITEs from a thread: the listening socket
   closes at once, the WRITE in flight is answered (or the client sees a clean close), the server
-  exits 0 within shutdown_grace_secs + 2 s and logs "shutdown: 1 connections drained, 0 closed
-  after grace"; every byte the client got a WRITE response for is on disk, intact.
+  exits 0 within shutdown_grace_secs + 2 s and logs "shutdown: N connections drained, 0 closed
+  after grace" (N >= 1); every byte the client got a WRITE response for is on disk, intact.
 - WRITE 8 MiB + FLUSH, then SIGKILL: the file's SHA-256 on disk is the data's. (A SIGKILL does
   not drop the page cache, so this proves nothing was lost or torn by the kill; that FLUSH and
   write-through reach the disk is shown by the next test.)
@@ -183,7 +183,8 @@ def test_sigterm_during_a_large_write_drains_and_exits_0(alice_env, start_server
     assert "shutdown: SIGTERM received" in log, log[-3000:]
     m = re.search(r"shutdown: (\d+) connections drained, (\d+) closed after grace", log)
     assert m, log[-3000:]
-    assert (int(m.group(1)), int(m.group(2))) == (1, 0), m.group(0)
+    # The writer's connection drains; a port probe of ours that raced the signal may count too.
+    assert int(m.group(1)) >= 1 and int(m.group(2)) == 0, m.group(0)
 
     # Every acknowledged chunk is on disk and intact (the one in flight may be too).
     on_disk = (srv.share / "big.bin").read_bytes()
