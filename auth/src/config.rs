@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::keytab::Keytab;
+use crate::ntlm::NtUsers;
 
 /// What the acceptor accepts. Shared by all sessions (`Arc<AcceptorConfig>`).
 #[derive(Debug, Clone)]
@@ -14,6 +15,9 @@ pub struct AcceptorConfig {
     pub max_skew: Duration,
     /// Accept rc4-hmac (23) tickets and session keys (off by default: R5).
     pub allow_rc4: bool,
+    /// NTLMv2 users (the password file); `None` keeps NTLM off everywhere. Each exchange also
+    /// needs [`crate::Acceptor::allow_ntlm`] (the listener's `ntlm = true`).
+    pub ntlm_users: Option<Arc<NtUsers>>,
 }
 
 impl AcceptorConfig {
@@ -23,6 +27,7 @@ impl AcceptorConfig {
             keytab,
             max_skew: Duration::from_secs(300),
             allow_rc4: false,
+            ntlm_users: None,
         }
     }
 }

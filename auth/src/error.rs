@@ -197,6 +197,69 @@ pub enum AuthError {
         /// Session key enctype.
         enctype: i32,
     },
+    /// The client offered only NTLMSSP on a listener where NTLM is off.
+    #[error(
+        "client offered only NTLM (offered: {}) and NTLM is off on this listener; the client has no Kerberos ticket for the name it dialled: register cifs/<that name> and have the client use the DNS name (not an IP), or set ntlm = true on this listener",
+        offered.join(", ")
+    )]
+    NtlmDisabled {
+        /// Dotted OIDs the client listed, in its order.
+        offered: Vec<String>,
+    },
+    /// An anonymous (empty user) NTLM logon.
+    #[error(
+        "anonymous NTLM logon from workstation {workstation:?} refused; this server has no guest or anonymous access"
+    )]
+    NtlmAnonymous {
+        /// The client's workstation name.
+        workstation: String,
+    },
+    /// An NTLMv1 or LM response.
+    #[error(
+        "NTLMv1/LM response from {client} ({nt_len}-byte NT response) refused: only NTLMv2 is accepted; set the client to NTLMv2 only (Windows LmCompatibilityLevel 3 or higher, Samba client ntlmv2 auth = yes)"
+    )]
+    NtlmV1 {
+        /// `DOMAIN\user` as sent.
+        client: String,
+        /// Length of the NtChallengeResponse.
+        nt_len: usize,
+    },
+    /// The NTLM user is not in the password file.
+    #[error(
+        "NTLM user {client} is not in ntlm_users; add a line made with `rsmbd ntlm-hash` or use Kerberos"
+    )]
+    NtlmUnknownUser {
+        /// `DOMAIN\user` as sent.
+        client: String,
+    },
+    /// The NTProofStr did not verify.
+    #[error(
+        "NTLMv2 response from {client} does not verify: wrong password, or ntlm_users holds an old hash for this user"
+    )]
+    NtlmBadResponse {
+        /// `DOMAIN\user` as sent.
+        client: String,
+    },
+    /// The NTLMv2 response's timestamp is outside the allowed window.
+    #[error(
+        "NTLMv2 response from {client} is stamped {offset_secs} s from this server's time (limit {max_skew_secs} s): a replayed or stale response, or a client clock off; synchronise the clocks with NTP"
+    )]
+    NtlmSkew {
+        /// `DOMAIN\user` as sent.
+        client: String,
+        /// Response time minus server time, seconds.
+        offset_secs: i64,
+        /// Allowed skew.
+        max_skew_secs: u64,
+    },
+    /// The AUTHENTICATE_MESSAGE MIC did not verify.
+    #[error(
+        "NTLM message MIC from {client} did not verify; the NTLM exchange was tampered with (e.g. flags stripped by a relay)"
+    )]
+    NtlmMicMismatch {
+        /// `DOMAIN\user` as sent.
+        client: String,
+    },
     /// Local failure (random source, encoder).
     #[error("internal error: {0}; this is a server bug or an OS failure")]
     Internal(String),
@@ -225,6 +288,13 @@ impl AuthError {
             | Self::MicMismatch { .. }
             | Self::MicMissing { .. }
             | Self::MicUnsupported { .. }
+            | Self::NtlmDisabled { .. }
+            | Self::NtlmAnonymous { .. }
+            | Self::NtlmV1 { .. }
+            | Self::NtlmUnknownUser { .. }
+            | Self::NtlmBadResponse { .. }
+            | Self::NtlmSkew { .. }
+            | Self::NtlmMicMismatch { .. }
             | Self::Internal(_) => return None,
         })
     }

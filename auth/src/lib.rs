@@ -29,6 +29,7 @@ pub mod error;
 pub mod gss;
 pub mod kerberos;
 pub mod keytab;
+pub mod ntlm;
 pub mod outcome;
 pub mod spnego;
 
@@ -37,5 +38,6 @@ pub use crypto::enctype_name;
 pub use error::AuthError;
 pub use kerberos::ReplayCache;
 pub use keytab::{Keytab, KeytabEntry, KeytabError};
+pub use ntlm::{NtUsers, TargetNames};
 pub use outcome::{Authenticated, Mechanism, SessionKey, Step};
-pub use spnego::{Acceptor, negotiate_hint};
+pub use spnego::{Acceptor, negotiate_hint, negotiate_hint_for};

@@ -55,7 +55,7 @@ pub enum Mechanism {
         /// The mechanism OID the client listed ("1.2.840.48018.1.2.2" or "1.2.840.113554.1.2.2").
         oid: &'static str,
     },
-    /// NTLMSSP (reserved: not implemented yet).
+    /// NTLMv2 via NTLMSSP (MS-NLMP), on listeners with `ntlm = true`.
     Ntlm,
 }
 

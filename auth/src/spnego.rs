@@ -2,6 +2,12 @@
 //! Rules from field research R10-R12: accept an optimistic krb5 token in one leg; echo the
 //! client's first-listed krb5 OID in supportedMech; send a mechListMIC only when the client sent
 //! one or we chose a mechanism that was not the client's first.
+//!
+//! NTLMSSP (MS-NLMP) runs only when the listener allows it ([`Acceptor::allow_ntlm`]) and the
+//! client lists it first (or lists no Kerberos at all): NegTokenInit(NEGOTIATE) →
+//! accept-incomplete(CHALLENGE) → NegTokenResp(AUTHENTICATE, mechListMIC) → accept-completed
+//! with our mechListMIC (RFC 4178 §5, MS-SPNG 3.3.5.1). Elsewhere NTLM-only offers are refused
+//! with a line that says NTLM is off on this listener.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -19,6 +25,7 @@ use crate::error::AuthError;
 use crate::gss::{self, oid};
 use crate::kerberos::verify::{Accepted, verify_ap_req};
 use crate::kerberos::{ReplayCache, mic, reply};
+use crate::ntlm::{NtlmAccepted, NtlmServer, TargetNames};
 use crate::outcome::{Authenticated, Mechanism, SessionKey, Step};
 
 /// MS-SPNG §2.2.1: the hint name Windows servers send.
@@ -31,8 +38,17 @@ fn oid_of(arcs: &'static [u32]) -> ObjectIdentifier {
 /// The SPNEGO NegTokenInit2 for the SMB2 NEGOTIATE response: mechTypes [MS-KRB5, KRB5], the
 /// MS-SPNG hint name, GSS-wrapped with the SPNEGO OID.
 pub fn negotiate_hint() -> Vec<u8> {
+    negotiate_hint_for(false)
+}
+
+/// [`negotiate_hint`], with NTLMSSP listed last when the listener accepts NTLM (MS-SPNG §2.2.1).
+pub fn negotiate_hint_for(ntlm: bool) -> Vec<u8> {
+    let mut mechs = vec![oid_of(oid::MS_KRB5_ARCS), oid_of(oid::KRB5_ARCS)];
+    if ntlm {
+        mechs.push(oid_of(oid::NTLMSSP_ARCS));
+    }
     let tok = NegotiationToken2::NegTokenInit2(NegTokenInit2 {
-        mech_types: Some(vec![oid_of(oid::MS_KRB5_ARCS), oid_of(oid::KRB5_ARCS)]),
+        mech_types: Some(mechs),
         req_flags: None,
         mech_token: None,
         neg_hints: Some(NegHints {
@@ -82,6 +98,11 @@ enum State {
     AwaitMechToken(Negotiation),
     /// AP-REP and our MIC sent; waiting for the client's MIC.
     AwaitMic(Negotiation, Box<Accepted>),
+    /// NTLMSSP chosen, not the client's first: waiting for its NEGOTIATE_MESSAGE.
+    NtlmAwaitNegotiate(Negotiation),
+    /// CHALLENGE_MESSAGE sent; waiting for the AUTHENTICATE_MESSAGE (`None`: raw NTLMSSP
+    /// without SPNEGO).
+    NtlmAwaitAuthenticate(Option<Negotiation>, Box<NtlmServer>),
     /// Done or refused; any further token is unexpected.
     Finished,
 }
@@ -92,6 +113,8 @@ pub struct Acceptor {
     config: Arc<AcceptorConfig>,
     replay: Arc<ReplayCache>,
     state: State,
+    /// NTLM allowed on this listener, with the names its CHALLENGE announces.
+    ntlm: Option<TargetNames>,
 }
 
 fn resp(
@@ -156,6 +179,26 @@ fn authenticated(acc: &Accepted, oid: &'static str) -> Authenticated {
     }
 }
 
+/// The logon an NTLM exchange produced. NTLM has no ticket: `spn` is the client's
+/// MsvAvTargetName (the SPN it would have asked a KDC for) or "-", and the session has no end
+/// time of its own (`ticket_end` is set far ahead).
+fn authenticated_ntlm(acc: &NtlmAccepted, now: SystemTime) -> Authenticated {
+    const NO_END: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
+    Authenticated {
+        principal: acc.principal.clone(),
+        mechanism: Mechanism::Ntlm,
+        spn: acc.target_spn.clone().unwrap_or_else(|| "-".into()),
+        kvno: 0,
+        kvno_fallback: false,
+        ticket_enctype: 0,
+        session_enctype: 0,
+        session_key: SessionKey::new(&acc.session_key[..]),
+        pac: None,
+        pac_server_signature: None,
+        ticket_end: now.checked_add(NO_END).unwrap_or(now),
+    }
+}
+
 /// Our initial sequence number for the AP-REP (RFC 4121 §4.2.6: random, 30 bits as MIT does).
 fn our_seq() -> Result<u32, AuthError> {
     let mut b = [0u8; 4];
@@ -170,7 +213,17 @@ impl Acceptor {
             config,
             replay,
             state: State::Start,
+            ntlm: None,
         }
+    }
+
+    /// Accept NTLMv2 (MS-NLMP) in this exchange, announcing `names` in the CHALLENGE. Without a
+    /// password file in the config ([`AcceptorConfig::ntlm_users`]) NTLM stays off.
+    pub fn allow_ntlm(mut self, names: TargetNames) -> Self {
+        if self.config.ntlm_users.is_some() {
+            self.ntlm = Some(names);
+        }
+        self
     }
 
     /// Feed one security buffer from a SESSION_SETUP request. `now` is the current time.
@@ -179,6 +232,10 @@ impl Acceptor {
             State::Start => self.start(input, now),
             State::AwaitMechToken(neg) => self.await_mech_token(neg, input, now),
             State::AwaitMic(neg, acc) => Self::await_mic(&neg, &acc, input),
+            State::NtlmAwaitNegotiate(neg) => self.ntlm_await_negotiate(neg, input, now),
+            State::NtlmAwaitAuthenticate(neg, server) => {
+                self.ntlm_authenticate(neg, &server, input, now)
+            }
             State::Finished => refused(
                 AuthError::Unexpected {
                     what: "token after the exchange ended",
@@ -193,16 +250,12 @@ impl Acceptor {
             // Some clients open with an empty buffer: offer our mechanisms again.
             self.state = State::Start;
             return Step::Continue {
-                output: negotiate_hint(),
+                output: negotiate_hint_for(self.ntlm.is_some()),
             };
         }
         if input.starts_with(b"NTLMSSP\0") {
-            return refused(
-                AuthError::UnsupportedMechanism {
-                    offered: vec![oid::NTLMSSP_STR.into()],
-                },
-                None,
-            );
+            // Raw NTLMSSP, no SPNEGO around it.
+            return self.ntlm_negotiate(None, input, now);
         }
         let token = match gss::unwrap(input) {
             Ok((m, inner)) if m == oid::SPNEGO => crate::asn1::decode::<NegotiationToken>(inner)
@@ -272,6 +325,23 @@ impl Acceptor {
     }
 
     fn init(&mut self, init: NegTokenInit, now: SystemTime) -> Step {
+        let ntlm_idx = init
+            .mech_types
+            .iter()
+            .position(|m| &m[..] == oid::NTLMSSP_ARCS);
+        let has_krb5 = init.mech_types.iter().any(|m| krb5_oid_name(m).is_some());
+        // NTLM when the client prefers it (or has nothing else) and this listener allows it;
+        // an NTLM-first offer that also lists krb5 falls back to asking for krb5.
+        match ntlm_idx {
+            Some(ni) if (ni == 0 || !has_krb5) && self.ntlm.is_some() => {
+                return self.ntlm_init(init, ni, now);
+            }
+            Some(_) if !has_krb5 => {
+                let offered = init.mech_types.iter().map(dotted).collect();
+                return refused(AuthError::NtlmDisabled { offered }, None);
+            }
+            _ => {}
+        }
         let Some((idx, oid_name)) = init
             .mech_types
             .iter()
@@ -448,6 +518,182 @@ impl Acceptor {
         Step::Done {
             output: resp(NegState::AcceptCompleted, None, None, None),
             session: authenticated(acc, neg.oid),
+        }
+    }
+
+    /// SPNEGO picked NTLMSSP (the client's mechanism `idx`).
+    fn ntlm_init(&mut self, init: NegTokenInit, idx: usize, now: SystemTime) -> Step {
+        let Some(supported) = init.mech_types.get(idx).cloned() else {
+            return refused(AuthError::Internal("mech index out of range".into()), None);
+        };
+        let mech_types_der = match crate::asn1::encode(&init.mech_types) {
+            Ok(d) => d,
+            Err(e) => return refused(AuthError::Internal(e.to_string()), None),
+        };
+        let neg = Negotiation {
+            supported,
+            oid: oid::NTLMSSP_STR,
+            mech_types_der,
+            mic_required: idx != 0,
+        };
+        match (idx, init.mech_token) {
+            (0, Some(tok)) => self.ntlm_negotiate(Some(neg), &tok, now),
+            _ => {
+                // No NEGOTIATE_MESSAGE yet (or the optimistic token was another mechanism's):
+                // name NTLMSSP and wait for it.
+                let state = if neg.mic_required {
+                    NegState::RequestMic
+                } else {
+                    NegState::AcceptIncomplete
+                };
+                let output = resp(state, Some(neg.supported.clone()), None, None);
+                self.state = State::NtlmAwaitNegotiate(neg);
+                Step::Continue { output }
+            }
+        }
+    }
+
+    fn ntlm_await_negotiate(&mut self, neg: Negotiation, input: &[u8], now: SystemTime) -> Step {
+        match crate::asn1::decode::<NegotiationToken>(input) {
+            Ok(NegotiationToken::NegTokenResp(NegTokenResp {
+                response_token: Some(tok),
+                ..
+            })) => self.ntlm_negotiate_leg(neg, &tok, false, now),
+            Ok(_) => refused(
+                AuthError::Unexpected {
+                    what: "SPNEGO token without the NTLM NEGOTIATE_MESSAGE",
+                },
+                None,
+            ),
+            Err(e) => refused(malformed("SPNEGO NegTokenResp", e), None),
+        }
+    }
+
+    /// NEGOTIATE_MESSAGE in the first SPNEGO token (or raw): answer with the CHALLENGE.
+    fn ntlm_negotiate(&mut self, neg: Option<Negotiation>, token: &[u8], now: SystemTime) -> Step {
+        match neg {
+            Some(n) => self.ntlm_negotiate_leg(n, token, true, now),
+            None => {
+                let Some(names) = &self.ntlm else {
+                    return refused(
+                        AuthError::NtlmDisabled {
+                            offered: vec![oid::NTLMSSP_STR.into()],
+                        },
+                        None,
+                    );
+                };
+                match NtlmServer::challenge(token, names, now) {
+                    Ok((server, challenge)) => {
+                        self.state = State::NtlmAwaitAuthenticate(None, Box::new(server));
+                        Step::Continue { output: challenge }
+                    }
+                    Err(e) => refused(e, None),
+                }
+            }
+        }
+    }
+
+    fn ntlm_negotiate_leg(
+        &mut self,
+        neg: Negotiation,
+        token: &[u8],
+        first_reply: bool,
+        now: SystemTime,
+    ) -> Step {
+        let Some(names) = &self.ntlm else {
+            return refused(
+                AuthError::NtlmDisabled {
+                    offered: vec![oid::NTLMSSP_STR.into()],
+                },
+                None,
+            );
+        };
+        match NtlmServer::challenge(token, names, now) {
+            Ok((server, challenge)) => {
+                let supported = first_reply.then(|| neg.supported.clone());
+                let output = resp(NegState::AcceptIncomplete, supported, Some(challenge), None);
+                self.state = State::NtlmAwaitAuthenticate(Some(neg), Box::new(server));
+                Step::Continue { output }
+            }
+            Err(e) => refused(e, None),
+        }
+    }
+
+    /// AUTHENTICATE_MESSAGE: verify it, then the mechListMICs (RFC 4178 §5).
+    fn ntlm_authenticate(
+        &mut self,
+        neg: Option<Negotiation>,
+        server: &NtlmServer,
+        input: &[u8],
+        now: SystemTime,
+    ) -> Step {
+        let Some(users) = self.config.ntlm_users.clone() else {
+            return refused(
+                AuthError::NtlmDisabled {
+                    offered: vec![oid::NTLMSSP_STR.into()],
+                },
+                None,
+            );
+        };
+        let Some(neg) = neg else {
+            // Raw NTLMSSP: the AUTHENTICATE_MESSAGE itself, nothing to send back.
+            return match server.authenticate(input, &users, self.config.max_skew, now) {
+                Ok(acc) => Step::Done {
+                    output: Vec::new(),
+                    session: authenticated_ntlm(&acc, now),
+                },
+                Err(e) => refused(e, None),
+            };
+        };
+        let r = match crate::asn1::decode::<NegotiationToken>(input) {
+            Ok(NegotiationToken::NegTokenResp(r)) => r,
+            Ok(NegotiationToken::NegTokenInit(_)) => {
+                return refused(
+                    AuthError::Unexpected {
+                        what: "second NegTokenInit",
+                    },
+                    None,
+                );
+            }
+            Err(e) => return refused(malformed("SPNEGO NegTokenResp", e), None),
+        };
+        let Some(tok) = r.response_token else {
+            return refused(
+                AuthError::Unexpected {
+                    what: "NegTokenResp without the NTLM AUTHENTICATE_MESSAGE",
+                },
+                None,
+            );
+        };
+        let acc = match server.authenticate(&tok, &users, self.config.max_skew, now) {
+            Ok(a) => a,
+            Err(e) => return refused(e, None),
+        };
+        let our_mic = match r.mech_list_mic.as_deref() {
+            Some(m) => {
+                if !acc.verify_client_mic(&neg.mech_types_der, m) {
+                    return refused(
+                        AuthError::MicMismatch {
+                            client: acc.client_name.clone(),
+                        },
+                        None,
+                    );
+                }
+                Some(acc.server_mic(&neg.mech_types_der))
+            }
+            None if neg.mic_required => {
+                return refused(
+                    AuthError::MicMissing {
+                        client: acc.client_name.clone(),
+                    },
+                    None,
+                );
+            }
+            None => None,
+        };
+        Step::Done {
+            output: resp(NegState::AcceptCompleted, None, None, our_mic),
+            session: authenticated_ntlm(&acc, now),
         }
     }
 }

@@ -419,20 +419,24 @@ fn kvno_fallback_and_stale_keytab() {
 }
 
 #[test]
-fn ntlm_only_is_unsupported_mechanism() {
+fn ntlm_only_is_refused_when_ntlm_is_off() {
     let tok = spnego_init(&[oid::NTLMSSP_ARCS], Some(b"NTLMSSP\0\x01\0\0\0".to_vec()));
     let (out, err, mp) = refused(acceptor().step(&tok, now()));
     assert_eq!(
         err,
-        AuthError::UnsupportedMechanism {
+        AuthError::NtlmDisabled {
             offered: vec!["1.3.6.1.4.1.311.2.2.10".into()]
         }
     );
-    assert!(err.to_string().contains("1.3.6.1.4.1.311.2.2.10"));
+    assert!(err.to_string().contains("NTLM is off on this listener"));
     assert!(!mp, "no KRB-ERROR → LOGON_FAILURE");
     assert!(out.is_none(), "no token without a KRB-ERROR");
     // Raw NTLMSSP without SPNEGO too.
     let (_, err, _) = refused(acceptor().step(b"NTLMSSP\0\x01\0\0\0", now()));
+    assert!(matches!(err, AuthError::NtlmDisabled { .. }));
+    // A mechanism we do not know at all is still "unsupported".
+    let tok = spnego_init(&[&[1, 2, 3, 4]], None);
+    let (_, err, _) = refused(acceptor().step(&tok, now()));
     assert!(matches!(err, AuthError::UnsupportedMechanism { .. }));
 }
 
