@@ -17,10 +17,17 @@ pub struct Cli {
 }
 
 /// Subcommands.
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Print an `ntlm_users` line for USER; the password is read from stdin.
+    NtlmHash {
+        /// NTLM user name (optionally `user@REALM`: the session's principal).
+        user: String,
+    },
 }
 
 /// `rsmbd serve`: each flag overrides the config key of the same name.
@@ -66,6 +73,9 @@ pub struct ServeArgs {
     /// Append each session's keys to FILE (created 0600) for Wireshark/tshark decryption.
     #[arg(long)]
     pub key_log: Option<PathBuf>,
+    /// NTLMv2 password file for listeners with `ntlm = true`.
+    #[arg(long)]
+    pub ntlm_users: Option<PathBuf>,
     /// The `[limits]` keys that are worth a flag.
     #[command(flatten)]
     pub limits: LimitFlags,
@@ -127,6 +137,10 @@ impl ServeArgs {
         };
         if !self.listen.is_empty() {
             config.listen = self.listen;
+            config.listeners.clear();
+        }
+        if let Some(p) = self.ntlm_users {
+            config.ntlm_users = Some(p);
         }
         if let Some(k) = self.keytab {
             config.keytab = Some(k);

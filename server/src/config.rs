@@ -18,9 +18,16 @@ pub const DEFAULT_PORT: u16 = 445;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Addresses to listen on (`ADDR:PORT`), default `0.0.0.0:445`.
-    #[serde(default = "default_listen")]
+    /// Addresses to listen on (`ADDR:PORT`): shorthand for `[[listener]]` tables with the
+    /// defaults. With neither, `0.0.0.0:445`. Use [`Config::listeners`] for the full list.
+    #[serde(default)]
     pub listen: Vec<SocketAddr>,
+    /// Listeners in table form, each with its own policy (`[[listener]]`).
+    #[serde(default, rename = "listener")]
+    pub listeners: Vec<ListenerSection>,
+    /// NTLMv2 password file (`user:<NT hash hex>` lines, not world-readable); needed by any
+    /// listener with `ntlm = true`.
+    pub ntlm_users: Option<PathBuf>,
     /// The keytab holding a key for every SPN the server answers to (`cifs/<name>`).
     pub keytab: Option<PathBuf>,
     /// The name the server reports (srvsvc, logs); also seeds the stable ServerGuid.
@@ -74,6 +81,41 @@ pub struct Config {
     /// Shares.
     #[serde(default, rename = "share")]
     pub shares: Vec<ShareSection>,
+}
+
+/// One `[[listener]]`: an address and what clients arriving on it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerSection {
+    /// `ADDR:PORT`.
+    pub address: SocketAddr,
+    /// Accept NTLMv2 (users from `ntlm_users`) besides Kerberos; every NTLM session logs a
+    /// warning naming the SPN that is probably missing.
+    #[serde(default)]
+    pub ntlm: bool,
+    /// DNS names clients dial to reach this address (first = the name NTLM warnings and the
+    /// NTLM CHALLENGE use when the client did not say which name it dialled).
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+impl ListenerSection {
+    /// A listener with the defaults (Kerberos only, no names).
+    pub fn plain(address: SocketAddr) -> Self {
+        Self {
+            address,
+            ntlm: false,
+            names: Vec::new(),
+        }
+    }
+
+    /// The name this listener answers to: its first configured name, else its IP address.
+    pub fn name(&self) -> String {
+        self.names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.address.ip().to_string())
+    }
 }
 
 /// The `encrypt` policy (MS-SMB2 3.3.1.5 EncryptData).
@@ -157,6 +199,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: default_listen(),
+            listeners: Vec::new(),
+            ntlm_users: None,
             keytab: None,
             server_name: default_server_name(),
             require_signing: false,
@@ -183,10 +227,45 @@ impl Config {
         toml::from_str(text).context("invalid configuration")
     }
 
+    /// Every listener: `listen` entries (defaults) then `[[listener]]` tables; `0.0.0.0:445`
+    /// when neither is given.
+    pub fn listeners(&self) -> Vec<ListenerSection> {
+        let mut out: Vec<ListenerSection> = self
+            .listen
+            .iter()
+            .copied()
+            .map(ListenerSection::plain)
+            .chain(self.listeners.iter().cloned())
+            .collect();
+        if out.is_empty() {
+            out = default_listen()
+                .into_iter()
+                .map(ListenerSection::plain)
+                .collect();
+        }
+        out
+    }
+
     /// Checks everything that can be checked without touching the network.
     pub fn validate(&self) -> anyhow::Result<()> {
-        if self.listen.is_empty() {
-            bail!("listen: at least one address is needed");
+        let listeners = self.listeners();
+        let mut addrs = std::collections::HashSet::new();
+        for l in &listeners {
+            if !addrs.insert(l.address) {
+                bail!(
+                    "listener {} is configured twice (listen and [[listener]] together list every address once)",
+                    l.address
+                );
+            }
+            if l.names
+                .iter()
+                .any(|n| n.is_empty() || n.contains(['/', '\\', ' ']))
+            {
+                bail!("listener {}: names must be DNS names", l.address);
+            }
+        }
+        if listeners.iter().any(|l| l.ntlm) && self.ntlm_users.is_none() {
+            bail!("a listener has ntlm = true but no ntlm_users password file is configured");
         }
         if self.keytab.is_none() {
             bail!(
@@ -349,6 +428,44 @@ mod tests {
             c.shares[0].valid_users.as_deref(),
             Some(&["alice@EXAMPLE.TEST".to_string()][..])
         );
+    }
+
+    #[test]
+    fn listener_tables_and_the_listen_shorthand() {
+        let c = Config::from_toml(
+            r#"
+            listen = ["127.0.0.2:445"]
+            keytab = "/k"
+            ntlm_users = "/etc/rsmbd/ntlm_users"
+            [[listener]]
+            address = "127.0.0.3:445"
+            ntlm = true
+            names = ["data2.example.test"]
+            "#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let l = c.listeners();
+        assert_eq!(l.len(), 2);
+        assert!(!l[0].ntlm && l[0].name() == "127.0.0.2");
+        assert!(l[1].ntlm && l[1].name() == "data2.example.test");
+        // Neither form: the default address.
+        let c = Config::from_toml("keytab = \"/k\"").unwrap();
+        assert_eq!(
+            c.listeners(),
+            vec![ListenerSection::plain("0.0.0.0:445".parse().unwrap())]
+        );
+        // ntlm without a password file, and an address twice, are refused.
+        let c = Config::from_toml(
+            "keytab = \"/k\"\n[[listener]]\naddress = \"127.0.0.3:445\"\nntlm = true",
+        )
+        .unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("ntlm_users"));
+        let c = Config::from_toml(
+            "keytab = \"/k\"\nlisten = [\"127.0.0.3:445\"]\n[[listener]]\naddress = \"127.0.0.3:445\"",
+        )
+        .unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("twice"));
     }
 
     #[test]

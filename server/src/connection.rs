@@ -22,6 +22,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::config::ListenerSection;
 use crate::engine::context::ServerContext;
 use crate::engine::framing::{self, FrameError, FrameHeader, TRANSPORT_HEADER_SIZE};
 use crate::engine::{Connection, Disconnect};
@@ -35,20 +36,23 @@ const PENDING_TICK: Duration = Duration::from_millis(20);
 /// Serves one client until it disconnects or breaks the protocol (no admission ticket, no
 /// shutdown signal).
 pub async fn serve(ctx: Arc<ServerContext>, stream: TcpStream, peer: SocketAddr) {
-    serve_until(ctx, stream, peer, None, Shutdown::never()).await;
+    let any = SocketAddr::from(([0, 0, 0, 0], 0));
+    let listener = Arc::new(ListenerSection::plain(any));
+    serve_until(ctx, listener, stream, peer, None, Shutdown::never()).await;
 }
 
 /// Serves one admitted client until it disconnects, breaks the protocol, hits a time limit,
 /// or `stop` fires and its in-flight requests are answered.
 pub async fn serve_until(
     ctx: Arc<ServerContext>,
+    listener: Arc<ListenerSection>,
     stream: TcpStream,
     peer: SocketAddr,
     ticket: Option<Ticket>,
     stop: Shutdown,
 ) {
     let _ = stream.set_nodelay(true);
-    let mut conn = Connection::new(ctx, peer);
+    let mut conn = Connection::on_listener(ctx, listener, peer);
     // Another connection's CREATE may queue an oplock break for this one: wake the loop.
     let breaks = Arc::new(tokio::sync::Notify::new());
     let waker = Arc::clone(&breaks);

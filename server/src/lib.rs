@@ -10,5 +10,6 @@ pub mod connection;
 pub mod engine;
 pub mod limits;
 pub mod listener;
+pub mod ntlm_users;
 pub mod shutdown;
 pub mod startup;

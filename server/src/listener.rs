@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::config::ListenerSection;
 use crate::connection;
 use crate::engine::context::ServerContext;
 use crate::limits::admission::Admission;
@@ -47,8 +48,17 @@ pub async fn run(ctx: Arc<ServerContext>) -> anyhow::Result<()> {
         std::future::pending::<()>().await;
     });
     crate::limits::rlimit::raise_nofile(&ctx.config.limits);
-    let listeners = bind(&ctx.config.listen).await?;
-    let report = serve_until(ctx.clone(), listeners, stop).await;
+    let sections = ctx.config.listeners();
+    let addrs: Vec<SocketAddr> = sections.iter().map(|l| l.address).collect();
+    let listeners = bind(&addrs).await?;
+    for l in sections.iter().filter(|l| l.ntlm) {
+        tracing::info!(target: "rsmbd", "listener {}: NTLMv2 enabled", l.address);
+    }
+    let with = listeners
+        .into_iter()
+        .zip(sections.into_iter().map(Arc::new))
+        .collect();
+    let report = serve_listeners_until(ctx.clone(), with, stop).await;
     watcher.abort();
     shutdown::sync_shares(&ctx.registry);
     tracing::info!(target: "rsmbd", "{report}");
@@ -60,17 +70,36 @@ pub async fn serve(ctx: Arc<ServerContext>, listeners: Vec<TcpListener>) {
     serve_until(ctx, listeners, Shutdown::never()).await;
 }
 
-/// Accepts on every listener until `stop` fires, then stops accepting and waits up to
-/// `limits.shutdown_grace_secs` for the connections to finish; the rest are dropped.
+/// [`serve_listeners_until`] with every listener on the default policy (Kerberos only).
 pub async fn serve_until(
     ctx: Arc<ServerContext>,
     listeners: Vec<TcpListener>,
+    stop: Shutdown,
+) -> Report {
+    let with = listeners
+        .into_iter()
+        .map(|l| {
+            let addr = l
+                .local_addr()
+                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+            (l, Arc::new(ListenerSection::plain(addr)))
+        })
+        .collect();
+    serve_listeners_until(ctx, with, stop).await
+}
+
+/// Accepts on every listener until `stop` fires, then stops accepting and waits up to
+/// `limits.shutdown_grace_secs` for the connections to finish; the rest are dropped. Each
+/// connection knows the listener (its NTLM policy and names) it arrived on.
+pub async fn serve_listeners_until(
+    ctx: Arc<ServerContext>,
+    listeners: Vec<(TcpListener, Arc<ListenerSection>)>,
     mut stop: Shutdown,
 ) -> Report {
-    let (accepted_tx, mut accepted) = mpsc::channel::<(TcpStream, SocketAddr)>(64);
+    let (accepted_tx, mut accepted) = mpsc::channel::<Accepted>(64);
     let mut accept_loops = JoinSet::new();
-    for l in listeners {
-        accept_loops.spawn(accept_loop(l, accepted_tx.clone()));
+    for (l, section) in listeners {
+        accept_loops.spawn(accept_loop(l, section, accepted_tx.clone()));
     }
     drop(accepted_tx);
     let admission = Admission::new();
@@ -81,7 +110,7 @@ pub async fn serve_until(
             biased;
             _ = stop.requested() => break,
             next = accepted.recv() => {
-                let Some((stream, peer)) = next else { break };
+                let Some((stream, peer, section)) = next else { break };
                 match admission.admit(peer.ip(), &ctx.config.limits) {
                     Ok((ticket, evicted)) => {
                         for e in evicted {
@@ -96,6 +125,7 @@ pub async fn serve_until(
                         }
                         connections.spawn(connection::serve_until(
                             ctx.clone(),
+                            section,
                             stream,
                             peer,
                             Some(ticket),
@@ -117,12 +147,15 @@ pub async fn serve_until(
     drain(connections, ctx.config.limits.shutdown_grace()).await
 }
 
+/// An accepted connection and the listener it came in on.
+type Accepted = (TcpStream, SocketAddr, Arc<ListenerSection>);
+
 /// Hands accepted connections to the serving loop.
-async fn accept_loop(l: TcpListener, to: mpsc::Sender<(TcpStream, SocketAddr)>) {
+async fn accept_loop(l: TcpListener, section: Arc<ListenerSection>, to: mpsc::Sender<Accepted>) {
     loop {
         match l.accept().await {
-            Ok(accepted) => {
-                if to.send(accepted).await.is_err() {
+            Ok((stream, peer)) => {
+                if to.send((stream, peer, section.clone())).await.is_err() {
                     return;
                 }
             }

@@ -28,5 +28,6 @@ fn main() -> anyhow::Result<()> {
             runtime.shutdown_timeout(std::time::Duration::from_secs(1));
             result
         }
+        Command::NtlmHash { user } => rsmbd::ntlm_users::hash_command(&user),
     }
 }

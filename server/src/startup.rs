@@ -24,6 +24,11 @@ pub fn build_context(config: Config) -> anyhow::Result<ServerContext> {
     }
     let mut acceptor = AcceptorConfig::new(Arc::new(keytab));
     acceptor.max_skew = Duration::from_secs(config.max_skew_secs);
+    if let Some(path) = &config.ntlm_users {
+        let users = crate::ntlm_users::load(path)?;
+        tracing::info!(target: "rsmbd", "ntlm_users {}: {} users", path.display(), users.len());
+        acceptor.ntlm_users = Some(Arc::new(users));
+    }
 
     let shares = config
         .shares

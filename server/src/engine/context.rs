@@ -32,6 +32,8 @@ pub struct ServerContext {
     pub max_dialect: Dialect,
     /// The SPNEGO NegTokenInit2 sent in every NEGOTIATE response.
     pub negotiate_hint: Vec<u8>,
+    /// The same, listing NTLMSSP too: for listeners with `ntlm = true`.
+    pub negotiate_hint_ntlm: Vec<u8>,
     /// The `encrypt` policy.
     pub encrypt: EncryptPolicy,
     /// 3.1.1 cipher preference, most preferred first.
@@ -79,6 +81,7 @@ impl ServerContext {
             min_dialect,
             max_dialect,
             negotiate_hint: rsmbd_auth::negotiate_hint(),
+            negotiate_hint_ntlm: rsmbd_auth::negotiate_hint_for(true),
             encrypt,
             ciphers,
             signing_algorithms,

@@ -347,7 +347,8 @@ fn handle_negotiate(conn: &mut Connection, member: &[u8], now: SystemTime) -> Ou
         _ => NegotiateOutcome::Refused(NtStatus::INVALID_PARAMETER),
     };
     match outcome {
-        NegotiateOutcome::Negotiated(negotiated, response) => {
+        NegotiateOutcome::Negotiated(negotiated, mut response) => {
+            response.security_buffer = conn.negotiate_hint().to_vec().into();
             tracing::debug!(target: "rsmbd::negotiate", "client={} dialect={:?} signing={:?} netname={:?}", conn.peer, negotiated.dialect, negotiated.signing_algorithm, negotiated.netname);
             conn.negotiated = Some(*negotiated);
             ok(Response::Negotiate(response), 0, None)
@@ -398,6 +399,7 @@ fn handle_session_setup(
         negotiated,
         connection_preauth: &conn.preauth,
         peer: conn.peer,
+        listener: &conn.listener,
         session_id: header.session_id,
         raw: member,
         now,

@@ -42,6 +42,8 @@ use rsmbd_share::oplock::{BreakChannel, BreakNotice, ClientLink};
 
 use compound::ResponsePart;
 use context::ServerContext;
+
+use crate::config::ListenerSection;
 use credits::CreditWindow;
 use negotiate::Negotiated;
 use pending::{PendingOp, PendingTable};
@@ -65,6 +67,8 @@ fn disconnect(reason: impl Into<String>) -> Disconnect {
 #[derive(Debug)]
 pub struct Connection {
     ctx: Arc<ServerContext>,
+    /// The listener the client connected to: its NTLM policy and names.
+    listener: Arc<ListenerSection>,
     peer: SocketAddr,
     negotiated: Option<Negotiated>,
     /// Connection.PreauthIntegrityHashValue (3.1.1).
@@ -99,12 +103,23 @@ struct Related {
 }
 
 impl Connection {
-    /// A new connection from `peer`.
+    /// A new connection from `peer` on a listener with the default policy (Kerberos only).
     pub fn new(ctx: Arc<ServerContext>, peer: SocketAddr) -> Self {
+        let any = SocketAddr::from(([0, 0, 0, 0], 0));
+        Self::on_listener(ctx, Arc::new(ListenerSection::plain(any)), peer)
+    }
+
+    /// A new connection from `peer` that arrived on `listener`.
+    pub fn on_listener(
+        ctx: Arc<ServerContext>,
+        listener: Arc<ListenerSection>,
+        peer: SocketAddr,
+    ) -> Self {
         let credits = CreditWindow::new(ctx.config.max_credits);
         Self {
             pending: PendingTable::with_limit(ctx.config.limits.max_async_requests),
             ctx,
+            listener,
             peer,
             negotiated: None,
             preauth: PreauthHash::default(),
@@ -235,6 +250,16 @@ impl Connection {
     /// The client address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// The SPNEGO hint for this connection's NEGOTIATE response: NTLMSSP is listed only where
+    /// the listener accepts NTLM.
+    pub(crate) fn negotiate_hint(&self) -> &[u8] {
+        if self.listener.ntlm {
+            &self.ctx.negotiate_hint_ntlm
+        } else {
+            &self.ctx.negotiate_hint
+        }
     }
 
     /// The dialect, once negotiated.
@@ -473,7 +498,8 @@ impl Connection {
             smb1.offers_smb2_002(),
             filetime(now),
         );
-        let Some(negotiate::NegotiateOutcome::Negotiated(negotiated, response)) = outcome else {
+        let Some(negotiate::NegotiateOutcome::Negotiated(negotiated, mut response)) = outcome
+        else {
             return Err(disconnect(
                 "SMB1 negotiate offers no SMB2 dialect we serve (SMB1 is not supported)",
             ));
@@ -481,6 +507,7 @@ impl Connection {
         if negotiated.dialect != Dialect::SMB2_WILDCARD {
             self.negotiated = Some(*negotiated);
         }
+        response.security_buffer = self.negotiate_hint().to_vec().into();
         let mut header = Header::response(Command::NEGOTIATE);
         header.credits = self.credits.grant(1);
         let part = ResponsePart {

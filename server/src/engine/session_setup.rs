@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use rsmbd_auth::{Acceptor, Authenticated, Mechanism, Step, enctype_name};
+use rsmbd_auth::{Acceptor, Authenticated, Mechanism, Step, TargetNames, enctype_name};
 use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::messages::negotiate::{Dialect, SecurityMode};
 use rsmbd_protocol::messages::session_setup::SessionFlags;
@@ -27,7 +27,7 @@ use rsmbd_share::session::{Identity, Session};
 use super::context::ServerContext;
 use super::key_log::LoggedKeys;
 use super::negotiate::Negotiated;
-use crate::config::EncryptPolicy;
+use crate::config::{EncryptPolicy, ListenerSection};
 
 /// [MS-SMB2 2.2.5] SMB2_SESSION_FLAG_BINDING.
 const FLAG_BINDING: u8 = 0x01;
@@ -119,6 +119,8 @@ pub struct SetupInput<'a> {
     pub connection_preauth: &'a PreauthHash,
     /// The client.
     pub peer: SocketAddr,
+    /// The listener it connected to (NTLM policy, names).
+    pub listener: &'a ListenerSection,
     /// The request's header SessionId.
     pub session_id: u64,
     /// The whole request message as received (for the preauth hash).
@@ -151,7 +153,15 @@ pub fn handle(
     // Find or create the session (3.3.5.5.1 new, 3.3.5.5.2 existing).
     let session_id = if input.session_id == 0 {
         let id = ctx.allocate_session_id();
-        let acceptor = Box::new(Acceptor::new(ctx.acceptor.clone(), ctx.replay.clone()));
+        let mut acceptor = Acceptor::new(ctx.acceptor.clone(), ctx.replay.clone());
+        if input.listener.ntlm {
+            let dns = negotiated
+                .netname
+                .clone()
+                .unwrap_or_else(|| input.listener.name());
+            acceptor = acceptor.allow_ntlm(TargetNames::new(&ctx.config.server_name, &dns));
+        }
+        let acceptor = Box::new(acceptor);
         sessions.insert(
             id,
             SessionState::InProgress {
@@ -217,6 +227,9 @@ pub fn handle(
                 return SetupReply::error(NtStatus::ACCESS_DENIED, session_id);
             }
             let preauth = preauth.clone();
+            if session.mechanism == Mechanism::Ntlm {
+                ntlm_warning(peer, negotiated, input.listener);
+            }
             let valid = establish(ctx, negotiated, session_id, &session, &preauth, req, peer);
             let session_flags = if valid.encrypt_data {
                 SessionFlags::ENCRYPT_DATA
@@ -301,15 +314,21 @@ fn establish(
         || u16::from(req.security_mode) & SecurityMode::SIGNING_REQUIRED != 0;
     let mech = match &auth.mechanism {
         Mechanism::Kerberos { oid } => format!("kerberos oid={oid}"),
-        other => format!("{other:?}").to_lowercase(),
+        Mechanism::Ntlm => "NTLMv2".to_string(),
+    };
+    // NTLM has no ticket: no enctypes, no kvno (its spn is the client's MsvAvTargetName).
+    let (enctype, session_enctype, kvno) = match auth.mechanism {
+        Mechanism::Ntlm => ("-", "-", "-".to_string()),
+        Mechanism::Kerberos { .. } => (
+            enctype_name(auth.ticket_enctype),
+            enctype_name(auth.session_enctype),
+            auth.kvno.to_string(),
+        ),
     };
     let audit = format!(
-        "client={peer} principal={} mech={mech} enctype={} session_enctype={} spn={} kvno={}{} dialect={} signing={} signing_required={} cipher={} encrypt_data={encrypt_data} netname={}",
+        "client={peer} principal={} mech={mech} enctype={enctype} session_enctype={session_enctype} spn={} kvno={kvno}{} dialect={} signing={} signing_required={} cipher={} encrypt_data={encrypt_data} netname={}",
         auth.principal,
-        enctype_name(auth.ticket_enctype),
-        enctype_name(auth.session_enctype),
         auth.spn,
-        auth.kvno,
         if auth.kvno_fallback {
             " (kvno fallback)"
         } else {
@@ -338,6 +357,20 @@ fn establish(
         encrypt_data,
         client_encrypts: false,
         audit,
+    }
+}
+
+/// The line every NTLM session leaves (field research R20): which name the client dialled
+/// (its NETNAME context, else this listener's name) and the SPN that is probably missing.
+fn ntlm_warning(peer: SocketAddr, negotiated: &Negotiated, listener: &ListenerSection) {
+    let dialled = negotiated
+        .netname
+        .clone()
+        .unwrap_or_else(|| listener.name());
+    if dialled.parse::<std::net::IpAddr>().is_ok() {
+        tracing::warn!(target: "rsmbd::session", "client {peer} dialled {dialled} and used NTLM: clients do not use Kerberos for an IP address; have it dial a DNS name with a cifs/<name> SPN");
+    } else {
+        tracing::warn!(target: "rsmbd::session", "client {peer} dialled {dialled} and used NTLM: register cifs/{dialled} (or the client lacks a ticket)");
     }
 }
 
