@@ -207,3 +207,34 @@ fn hint_lists_ntlmssp_only_when_enabled() {
     };
     assert_eq!(output, negotiate_hint_for(true));
 }
+
+mod garbage {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Arbitrary bytes as the NTLM AUTHENTICATE_MESSAGE (raw, after a real CHALLENGE) never
+        /// panic and never log anyone on.
+        #[test]
+        fn random_authenticate_is_refused(tail in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut a = Acceptor::new(ntlm_config(), replay()).allow_ntlm(names());
+            let neg = client::negotiate(client::CLIENT_FLAGS);
+            let Step::Continue { .. } = a.step(&neg, now()) else { panic!() };
+            let mut msg = b"NTLMSSP\0\x03\0\0\0".to_vec();
+            msg.extend_from_slice(&tail);
+            let done = matches!(a.step(&msg, now()), Step::Done { .. });
+            prop_assert!(!done);
+        }
+
+        /// Arbitrary bytes as the NEGOTIATE_MESSAGE never panic.
+        #[test]
+        fn random_negotiate_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let mut msg = b"NTLMSSP\0".to_vec();
+            msg.extend_from_slice(&tail);
+            let mut a = Acceptor::new(ntlm_config(), replay()).allow_ntlm(names());
+            let _ = a.step(&msg, now());
+        }
+    }
+}
