@@ -201,7 +201,9 @@ mod tests {
             "3",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("serve expected");
+        };
         let config = args.into_config().unwrap();
         assert_eq!(config.limits.max_connections, 5);
         assert_eq!(config.limits.unauth_timeout_secs, 7);
