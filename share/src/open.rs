@@ -10,6 +10,7 @@ use rsmbd_protocol::file_id::FileId;
 use crate::disk::enumerate::Enumeration;
 use crate::disk::locks::{FileKey, LockOwner};
 use crate::disk::meta::FileMeta;
+use crate::disk::notify::Watch;
 use crate::disk::path::RelPath;
 use crate::disk::share_modes::ShareModeToken;
 use crate::ipc::Pipe;
@@ -45,6 +46,8 @@ pub struct DiskOpen {
     enumeration: Mutex<Option<Enumeration>>,
     /// Created with FILE_WRITE_THROUGH: every WRITE reaches stable storage before its answer.
     write_through: bool,
+    /// The change notification watch, started by the first CHANGE_NOTIFY on a directory.
+    notify: Mutex<Option<Arc<Watch>>>,
 }
 
 impl DiskOpen {
@@ -66,6 +69,7 @@ impl DiskOpen {
             share_mode,
             enumeration: Mutex::new(None),
             write_through: false,
+            notify: Mutex::new(None),
         }
     }
 
@@ -118,6 +122,21 @@ impl DiskOpen {
     /// Sets Open.DeleteOnClose.
     pub fn set_delete_on_close(&self, on: bool) {
         lock(&self.state).delete_on_close = on;
+    }
+
+    /// The change notification watch of this directory open, if one was started.
+    pub fn watch(&self) -> Option<Arc<Watch>> {
+        lock(&self.notify).clone()
+    }
+
+    /// Keeps `watch` unless one was started meanwhile; returns the one in place.
+    pub fn set_watch(&self, watch: Arc<Watch>) -> Arc<Watch> {
+        Arc::clone(lock(&self.notify).get_or_insert(watch))
+    }
+
+    /// Removes the watch (CLOSE).
+    fn take_watch(&self) -> Option<Arc<Watch>> {
+        lock(&self.notify).take()
     }
 
     /// The enumeration cursor (see the field's note on locking).
@@ -241,6 +260,9 @@ impl Open {
             return;
         }
         let Some(disk) = self.disk() else { return };
+        if let Some(watch) = disk.take_watch() {
+            self.share.notifier().stop(&watch);
+        }
         self.share
             .locks()
             .release_all(disk.key(), self.lock_owner());

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::disk::DiskRoot;
 use crate::disk::locks::LockTable;
+use crate::disk::notify::Notifier;
 use crate::disk::share_modes::ShareModeTable;
 use crate::ipc::{PipeServerInfo, PipeShareInfo};
 use crate::oplock::OplockTable;
@@ -56,6 +57,7 @@ pub struct Share {
     disk: Option<DiskRoot>,
     locks: LockTable,
     share_modes: ShareModeTable,
+    notifier: Notifier,
     pipe_info: Option<Arc<PipeServerInfo>>,
     /// The server-wide oplock/lease table (the same one in every share).
     oplocks: Arc<OplockTable>,
@@ -90,6 +92,11 @@ impl Share {
     /// The server-wide oplock and lease table.
     pub fn oplocks(&self) -> &OplockTable {
         &self.oplocks
+    }
+
+    /// The change notification watches on this share's directories (CHANGE_NOTIFY).
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
     /// Is `principal` allowed by `valid_users`? Compared case-insensitively, as Windows and
@@ -211,6 +218,7 @@ impl ShareRegistry {
                 disk,
                 locks: LockTable::new(),
                 share_modes: ShareModeTable::new(),
+                notifier: Notifier::new(),
                 pipe_info: info,
                 oplocks: Arc::clone(&oplocks),
             }));

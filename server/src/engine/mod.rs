@@ -724,6 +724,13 @@ impl Connection {
         let (status, body) = match dispatch::rerun(self, op) {
             Err(NtStatus::PENDING) => return None,
             Ok((status, body)) => (status, body),
+            // 3.3.5.10/3.3.5.8: a CHANGE_NOTIFY whose directory handle went away while it
+            // waited (CLOSE, TREE_DISCONNECT) completes with STATUS_NOTIFY_CLEANUP.
+            Err(NtStatus::FILE_CLOSED | NtStatus::NETWORK_NAME_DELETED)
+                if op.header.command == Command::CHANGE_NOTIFY =>
+            {
+                (NtStatus::NOTIFY_CLEANUP, dispatch::error_body())
+            }
             Err(status) => (status, dispatch::error_body()),
         };
         Some(self.final_part(op, status, body))

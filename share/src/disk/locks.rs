@@ -1,10 +1,10 @@
 //! Byte-range locks ([MS-SMB2 3.3.5.14], [MS-FSA 2.1.5.7]) kept in process, per file.
 //!
 //! Locks are owned by an open (session id + volatile FileId) and are mandatory for other opens'
-//! READs and WRITEs, as on Windows. A request that conflicts fails at once: the server never
-//! pends a LOCK, so a request without SMB2_LOCKFLAG_FAIL_IMMEDIATELY also gets
-//! `STATUS_LOCK_NOT_GRANTED` instead of waiting (documented limitation). Locks are not visible to
-//! processes on the host.
+//! READs and WRITEs, as on Windows. The table itself never waits: a conflict is
+//! `STATUS_LOCK_NOT_GRANTED`, and the LOCK handler turns that into a pending (blocking) request
+//! when the client did not ask to fail immediately; the engine retries it until [`LockTable::lock`]
+//! succeeds. Locks are not visible to processes on the host.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

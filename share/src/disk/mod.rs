@@ -10,6 +10,7 @@ pub mod errors;
 pub mod file;
 pub mod locks;
 pub mod meta;
+pub mod notify;
 pub mod path;
 pub mod pattern;
 pub mod share_modes;

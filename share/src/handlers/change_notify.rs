@@ -1,22 +1,84 @@
 //! CHANGE_NOTIFY ([MS-SMB2 3.3.5.19] Receiving an SMB2 CHANGE_NOTIFY Request).
 
+use std::borrow::Cow;
+use std::os::fd::AsFd;
+
 use rsmbd_protocol::NtStatus;
-use rsmbd_protocol::messages::change_notify::{ChangeNotifyRequest, ChangeNotifyResponse};
+use rsmbd_protocol::fscc::encode_notify_entries;
+use rsmbd_protocol::messages::change_notify::{
+    ChangeNotifyFlags, ChangeNotifyRequest, ChangeNotifyResponse,
+};
 
-use super::{HandlerResult, TreeCx};
+use super::{HandlerResult, Reply, TreeCx, io_status};
+use crate::disk::access::FILE_READ_DATA;
+use crate::disk::notify::Taken;
 
-/// Directory change notification is **not implemented yet**: after checking the handle (an
-/// unknown FileId is `FILE_CLOSED`, a file rather than a directory is `INVALID_PARAMETER`, as
-/// 3.3.5.19 prescribes) the request fails with `STATUS_NOT_SUPPORTED`, which Windows Explorer
-/// and smbclient accept (they fall back to polling). A real implementation needs the engine's
-/// async (STATUS_PENDING) path and inotify.
+/// Largest output buffer we fill (the engine has checked MaxTransactSize first).
+pub const MAX_OUTPUT: u32 = 1024 * 1024;
+
+/// Reports changes in a directory ([MS-SMB2 3.3.5.19], [MS-FSA 2.1.5.10]).
+///
+/// The open must be a directory (else `INVALID_PARAMETER`) opened with FILE_LIST_DIRECTORY
+/// (else `ACCESS_DENIED`). The first request starts the open's watch with its
+/// CompletionFilter and SMB2_WATCH_TREE; changes are buffered from then on until CLOSE. With
+/// buffered changes the request completes at once; otherwise it answers `PENDING` and the
+/// engine retries it (an async request), so it completes when a change happens. Changes that
+/// do not fit in OutputBufferLength, or more than the watch could buffer, complete it with
+/// `STATUS_NOTIFY_ENUM_DIR` and no entries (the client re-reads the directory). When the
+/// directory handle is closed while the request waits, the engine completes it with
+/// `STATUS_NOTIFY_CLEANUP`; CANCEL completes it with `STATUS_CANCELLED`.
 pub fn handle(
     cx: &TreeCx,
     req: &ChangeNotifyRequest,
 ) -> HandlerResult<ChangeNotifyResponse<'static>> {
     let open = cx.open(req.file_id)?;
-    match open.disk() {
-        Some(d) if !d.is_dir() => Err(NtStatus::INVALID_PARAMETER),
-        _ => Err(NtStatus::NOT_SUPPORTED),
+    let disk = super::disk_of(&open)?;
+    if !disk.is_dir() {
+        return Err(NtStatus::INVALID_PARAMETER);
     }
+    if !open.has_access(FILE_READ_DATA) {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if req.output_buffer_length > MAX_OUTPUT {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let notifier = open.share.notifier();
+    let watch = match disk.watch() {
+        Some(w) => w,
+        None => {
+            let tree = req.flags & ChangeNotifyFlags::WATCH_TREE != 0;
+            let w = notifier
+                .watch(disk.file().as_fd(), req.completion_filter, tree)
+                .map_err(io_status)?;
+            // Two first requests racing: keep one watch, stop the other.
+            let kept = disk.set_watch(std::sync::Arc::clone(&w));
+            if !std::sync::Arc::ptr_eq(&kept, &w) {
+                notifier.stop(&w);
+            }
+            kept
+        }
+    };
+    notifier.drain();
+    let changes = match watch.take() {
+        Taken::Nothing => return Err(NtStatus::PENDING),
+        Taken::Overflow => return Ok(enum_dir()),
+        Taken::Changes(c) => c,
+    };
+    let (buffer, count) = encode_notify_entries(&changes, req.output_buffer_length as usize);
+    if count < changes.len() {
+        return Ok(enum_dir());
+    }
+    Ok(Reply::ok(ChangeNotifyResponse {
+        buffer: Cow::Owned(buffer),
+    }))
+}
+
+/// STATUS_NOTIFY_ENUM_DIR: "too much changed, enumerate the directory" (3.3.5.19).
+fn enum_dir() -> Reply<ChangeNotifyResponse<'static>> {
+    Reply::with_status(
+        NtStatus::NOTIFY_ENUM_DIR,
+        ChangeNotifyResponse {
+            buffer: Cow::Owned(Vec::new()),
+        },
+    )
 }

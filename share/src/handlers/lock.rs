@@ -10,10 +10,13 @@ use crate::disk::locks::LockRequest as Range;
 ///
 /// 3.3.5.14: either every element unlocks (exactly SMB2_LOCKFLAG_UNLOCK) or every element locks
 /// (SHARED or EXCLUSIVE, optionally FAIL_IMMEDIATELY); anything else, or no element, is
-/// `INVALID_PARAMETER`. A set of locks is taken all-or-nothing; a conflict is
-/// `LOCK_NOT_GRANTED`. The server never waits for a lock: a blocking request (without
-/// FAIL_IMMEDIATELY) that conflicts fails the same way instead of pending (a documented
-/// limitation). Lock sequence replay (resilient/durable handles) is not implemented.
+/// `INVALID_PARAMETER`. A set of locks is taken all-or-nothing. A conflict is
+/// `LOCK_NOT_GRANTED` when every element carries SMB2_LOCKFLAG_FAIL_IMMEDIATELY; otherwise the
+/// request is a blocking lock (3.3.5.14.2): it answers `PENDING`, the engine sends the interim
+/// response and retries it, so it completes once the conflicting range is unlocked or its
+/// open closed (by any connection), or with `CANCELLED` on CANCEL, or `FILE_CLOSED` if its own
+/// handle goes away meanwhile. Unlocking a range not held is `RANGE_NOT_LOCKED`. Lock sequence
+/// replay (resilient/durable handles) is not implemented: rsmbd grants neither.
 pub fn handle(cx: &TreeCx, req: &LockRequest) -> HandlerResult<LockResponse> {
     let open = cx.open(req.file_id)?;
     let disk = super::disk_of(&open)?;
@@ -48,7 +51,15 @@ pub fn handle(cx: &TreeCx, req: &LockRequest) -> HandlerResult<LockResponse> {
     if unlocking {
         table.unlock(disk.key(), open.lock_owner(), &ranges)?;
     } else {
-        table.lock(disk.key(), open.lock_owner(), &ranges)?;
+        let blocking = req
+            .locks
+            .iter()
+            .any(|el| el.flags & LockFlags::FAIL_IMMEDIATELY == 0);
+        match table.lock(disk.key(), open.lock_owner(), &ranges) {
+            // Nothing was taken (all-or-nothing), so the retry starts from scratch.
+            Err(NtStatus::LOCK_NOT_GRANTED) if blocking => return Err(NtStatus::PENDING),
+            r => r?,
+        }
         // MS-FSA 2.1.5.7: a byte-range lock breaks level II oplocks, as a write does.
         open.share
             .oplocks()

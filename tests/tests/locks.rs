@@ -1,0 +1,138 @@
+//! Byte-range locks ([MS-SMB2 3.3.5.14]) through the engine, across two connections: a
+//! blocking lock goes async and completes when the other connection unlocks or closes;
+//! CANCEL completes it with STATUS_CANCELLED; fail-immediately conflicts are
+//! STATUS_LOCK_NOT_GRANTED, READ/WRITE on another open's lock STATUS_FILE_LOCK_CONFLICT, and
+//! unlocking what is not held STATUS_RANGE_NOT_LOCKED.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+#[path = "support/client.rs"]
+mod client;
+
+use client::{Client, OPEN_IF};
+use rsmbd_protocol::messages::lock::{LockElement, LockFlags, LockRequest};
+use rsmbd_protocol::messages::read::ReadRequest;
+use rsmbd_protocol::messages::write::WriteRequest;
+use rsmbd_protocol::{Command, FileId, NtStatus};
+use rsmbd_tests::kdc::TestKdc;
+use rsmbd_tests::{Answer, context};
+
+fn lock(c: &mut Client, file: FileId, offset: u64, length: u64, flags: u32) -> Vec<Answer> {
+    let req = LockRequest {
+        lock_sequence: 0,
+        file_id: file,
+        locks: vec![LockElement {
+            offset,
+            length,
+            flags,
+        }],
+    };
+    c.send(Command::LOCK, &req)
+}
+
+fn status(answers: &[Answer]) -> NtStatus {
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    answers[0].header.status
+}
+
+fn setup() -> (tempfile::TempDir, Client, Client, FileId, FileId) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), [7u8; 100]).unwrap();
+    let kdc = TestKdc::new();
+    let ctx = context(dir.path(), &kdc.keytab_bytes());
+    let mut a = Client::logon(&ctx, &kdc, "data");
+    let mut b = Client::logon(&ctx, &kdc, "data");
+    let fa = a.create("f", OPEN_IF, 0);
+    let fb = b.create("f", OPEN_IF, 0);
+    (dir, a, b, fa, fb)
+}
+
+const EX: u32 = LockFlags::EXCLUSIVE_LOCK;
+const EX_NOW: u32 = LockFlags::EXCLUSIVE_LOCK | LockFlags::FAIL_IMMEDIATELY;
+
+#[test]
+fn a_blocking_lock_waits_until_the_other_connection_unlocks() {
+    let (_d, mut a, mut b, fa, fb) = setup();
+    assert_eq!(status(&lock(&mut a, fa, 0, 10, EX_NOW)), NtStatus::SUCCESS);
+    assert_eq!(
+        status(&lock(&mut b, fb, 5, 10, EX_NOW)),
+        NtStatus::LOCK_NOT_GRANTED
+    );
+    // Without FAIL_IMMEDIATELY the request waits.
+    let interim = lock(&mut b, fb, 5, 10, EX);
+    assert_eq!(status(&interim), NtStatus::PENDING);
+    let async_id = interim[0].header.async_id().unwrap();
+    assert!(b.poll().is_empty(), "still waiting");
+
+    // Meanwhile B's READ and WRITE over A's range conflict.
+    let read = ReadRequest {
+        length: 4,
+        offset: 2,
+        file_id: fb,
+        ..Default::default()
+    };
+    assert_eq!(
+        b.call(Command::READ, &read).header.status,
+        NtStatus::FILE_LOCK_CONFLICT
+    );
+    let write = WriteRequest {
+        offset: 2,
+        file_id: fb,
+        data: b"zz".as_slice().into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        b.call(Command::WRITE, &write).header.status,
+        NtStatus::FILE_LOCK_CONFLICT
+    );
+
+    // Unlocking something not held is RANGE_NOT_LOCKED; the real unlock releases B.
+    assert_eq!(
+        status(&lock(&mut a, fa, 0, 9, LockFlags::UNLOCK)),
+        NtStatus::RANGE_NOT_LOCKED
+    );
+    assert_eq!(
+        status(&lock(&mut a, fa, 0, 10, LockFlags::UNLOCK)),
+        NtStatus::SUCCESS
+    );
+    let fin = b.wait();
+    assert_eq!(fin.header.command, Command::LOCK);
+    assert_eq!(fin.header.status, NtStatus::SUCCESS);
+    assert_eq!(fin.header.async_id(), Some(async_id));
+    // B holds it now.
+    assert_eq!(
+        status(&lock(&mut a, fa, 5, 1, EX_NOW)),
+        NtStatus::LOCK_NOT_GRANTED
+    );
+}
+
+#[test]
+fn closing_the_holder_grants_a_waiting_lock_and_cancel_ends_another() {
+    let (_d, mut a, mut b, fa, fb) = setup();
+    assert_eq!(status(&lock(&mut a, fa, 0, 10, EX_NOW)), NtStatus::SUCCESS);
+    let interim = lock(&mut b, fb, 0, 1, EX);
+    let first = interim[0].header.async_id().unwrap();
+    let interim = lock(&mut b, fb, 9, 1, LockFlags::SHARED_LOCK);
+    let second = interim[0].header.async_id().unwrap();
+    assert_ne!(first, second);
+
+    let got = b.cancel(second);
+    assert_eq!(status(&got), NtStatus::CANCELLED);
+    assert_eq!(got[0].header.async_id(), Some(second));
+
+    a.close(fa);
+    let fin = b.wait();
+    assert_eq!(fin.header.status, NtStatus::SUCCESS);
+    assert_eq!(fin.header.async_id(), Some(first));
+    assert!(!b.conn.has_pending());
+}
+
+#[test]
+fn a_waiting_lock_whose_own_handle_closes_fails_with_file_closed() {
+    let (_d, mut a, mut b, fa, fb) = setup();
+    assert_eq!(status(&lock(&mut a, fa, 0, 10, EX_NOW)), NtStatus::SUCCESS);
+    lock(&mut b, fb, 0, 10, EX);
+    let got = b.close(fb);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].header.command, Command::LOCK);
+    assert_eq!(got[1].header.status, NtStatus::FILE_CLOSED);
+}

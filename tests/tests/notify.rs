@@ -1,0 +1,159 @@
+//! CHANGE_NOTIFY ([MS-SMB2 3.3.5.19]) through the engine: two connections on one server, one
+//! watching a directory and the other changing it; the request goes async and completes with
+//! FILE_NOTIFY_INFORMATION entries ([MS-FSCC 2.7.1]); changes between requests are buffered;
+//! too small a buffer is STATUS_NOTIFY_ENUM_DIR; CLOSE completes a waiting request with
+//! STATUS_NOTIFY_CLEANUP and CANCEL with STATUS_CANCELLED.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+#[path = "support/client.rs"]
+mod client;
+
+use client::{CREATE, Client, DIRECTORY, OPEN};
+use rsmbd_protocol::fscc::{FileNotifyInformation, NotifyAction, decode_notify_entries};
+use rsmbd_protocol::messages::change_notify::{
+    ChangeNotifyFlags, ChangeNotifyRequest, CompletionFilter,
+};
+use rsmbd_protocol::{Command, FileId, NtStatus, Response};
+use rsmbd_tests::kdc::TestKdc;
+use rsmbd_tests::{Answer, context};
+
+const NAMES: u32 = CompletionFilter::FILE_NAME | CompletionFilter::DIR_NAME;
+
+fn notify(c: &mut Client, dir: FileId, flags: u16, filter: u32, len: u32) -> Vec<Answer> {
+    let req = ChangeNotifyRequest {
+        flags,
+        output_buffer_length: len,
+        file_id: dir,
+        completion_filter: filter,
+    };
+    c.send(Command::CHANGE_NOTIFY, &req)
+}
+
+fn entries(a: &Answer) -> Vec<(u32, String)> {
+    assert_eq!(a.header.command, Command::CHANGE_NOTIFY);
+    assert_eq!(a.header.status, NtStatus::SUCCESS);
+    match a.body() {
+        Response::ChangeNotify(r) => decode_notify_entries(&r.buffer)
+            .unwrap()
+            .into_iter()
+            .map(|FileNotifyInformation { action, file_name }| (action, file_name))
+            .collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Two clients on one server; "w" exists.
+fn setup() -> (tempfile::TempDir, Client, Client) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("w")).unwrap();
+    let kdc = TestKdc::new();
+    let ctx = context(dir.path(), &kdc.keytab_bytes());
+    let a = Client::logon(&ctx, &kdc, "data");
+    let b = Client::logon(&ctx, &kdc, "data");
+    (dir, a, b)
+}
+
+/// Polls `c` until its waiting request completes.
+fn pending_id(answers: &[Answer]) -> u64 {
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].header.status, NtStatus::PENDING, "goes async");
+    answers[0]
+        .header
+        .async_id()
+        .expect("async interim response")
+}
+
+#[test]
+fn a_change_by_another_connection_completes_a_waiting_notify_and_later_ones_are_buffered() {
+    let (_d, mut a, mut b) = setup();
+    let dir = a.create("w", OPEN, DIRECTORY);
+    let async_id = pending_id(&notify(&mut a, dir, 0, NAMES, 4096));
+
+    let f = b.create("w\\new.txt", CREATE, 0);
+    let fin = a.wait();
+    assert_eq!(fin.header.async_id(), Some(async_id));
+    assert_eq!(entries(&fin), vec![(NotifyAction::ADDED, "new.txt".into())]);
+
+    // No request waits now: the change is kept and the next request returns it at once.
+    b.close(f);
+    b.create("w\\sub", CREATE, DIRECTORY);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let got = notify(&mut a, dir, 0, NAMES, 4096);
+    assert_eq!(got.len(), 1, "answered at once, no interim");
+    assert_eq!(entries(&got[0]), vec![(NotifyAction::ADDED, "sub".into())]);
+}
+
+#[test]
+fn watch_tree_reports_changes_below_and_the_filter_holds() {
+    let (d, mut a, mut b) = setup();
+    std::fs::create_dir(d.path().join("w").join("deep")).unwrap();
+    let dir = a.create("w", OPEN, DIRECTORY);
+    pending_id(&notify(
+        &mut a,
+        dir,
+        ChangeNotifyFlags::WATCH_TREE,
+        CompletionFilter::FILE_NAME,
+        4096,
+    ));
+    // A directory is not a FILE_NAME change; the file below is.
+    b.create("w\\deep\\sub", CREATE, DIRECTORY);
+    b.create("w\\deep\\f", CREATE, 0);
+    assert_eq!(
+        entries(&a.wait()),
+        vec![(NotifyAction::ADDED, "deep\\f".into())]
+    );
+    // Not a directory: 3.3.5.19 says INVALID_PARAMETER.
+    let file = b.create("w\\plain", CREATE, 0);
+    let got = notify(&mut b, file, 0, NAMES, 4096);
+    assert_eq!(got[0].header.status, NtStatus::INVALID_PARAMETER);
+}
+
+#[test]
+fn rename_and_delete_by_the_host_are_reported_too() {
+    let (d, mut a, _b) = setup();
+    std::fs::write(d.path().join("w").join("x"), b"1").unwrap();
+    let dir = a.create("w", OPEN, DIRECTORY);
+    pending_id(&notify(&mut a, dir, 0, NAMES, 4096));
+    std::fs::rename(d.path().join("w").join("x"), d.path().join("w").join("y")).unwrap();
+    std::fs::remove_file(d.path().join("w").join("y")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let got = entries(&a.wait());
+    assert_eq!(
+        got,
+        vec![
+            (NotifyAction::RENAMED_OLD_NAME, "x".into()),
+            (NotifyAction::RENAMED_NEW_NAME, "y".into()),
+            (NotifyAction::REMOVED, "y".into()),
+        ]
+    );
+}
+
+#[test]
+fn too_small_a_buffer_is_notify_enum_dir() {
+    let (_d, mut a, mut b) = setup();
+    let dir = a.create("w", OPEN, DIRECTORY);
+    pending_id(&notify(&mut a, dir, 0, NAMES, 8));
+    b.create("w\\a-rather-long-name.txt", CREATE, 0);
+    let fin = a.wait();
+    assert_eq!(fin.header.status, NtStatus::NOTIFY_ENUM_DIR);
+}
+
+#[test]
+fn close_completes_a_waiting_notify_with_cleanup_and_cancel_with_cancelled() {
+    let (_d, mut a, _b) = setup();
+    let dir = a.create("w", OPEN, DIRECTORY);
+    let async_id = pending_id(&notify(&mut a, dir, 0, NAMES, 4096));
+    let got = a.cancel(async_id);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].header.status, NtStatus::CANCELLED);
+    assert_eq!(got[0].header.async_id(), Some(async_id));
+
+    let async_id = pending_id(&notify(&mut a, dir, 0, NAMES, 4096));
+    let got = a.close(dir);
+    assert_eq!(got.len(), 2, "the CLOSE response, then the notify's");
+    assert_eq!(got[0].header.command, Command::CLOSE);
+    assert_eq!(got[0].header.status, NtStatus::SUCCESS);
+    assert_eq!(got[1].header.status, NtStatus::NOTIFY_CLEANUP);
+    assert_eq!(got[1].header.async_id(), Some(async_id));
+    assert!(!a.conn.has_pending());
+}

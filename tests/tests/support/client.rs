@@ -1,0 +1,185 @@
+//! A logged-on, signing test client for the async scenarios (CHANGE_NOTIFY, blocking locks,
+//! streams): several of them can share one `ServerContext`, as connections of one server do.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use rsmbd::engine::Connection;
+use rsmbd::engine::context::ServerContext;
+use rsmbd_protocol::create_context::CreateContext;
+use rsmbd_protocol::messages::cancel::CancelRequest;
+use rsmbd_protocol::messages::close::CloseRequest;
+use rsmbd_protocol::messages::create::CreateRequest;
+use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
+use rsmbd_protocol::messages::tree_connect::TreeConnectRequest;
+use rsmbd_protocol::{Command, Encode, FileId, HeaderFlags, NtStatus, Response};
+use rsmbd_share::crypto::keys::KeyDialect;
+use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm, signing};
+use rsmbd_tests::kdc::{HOST, TestKdc};
+use rsmbd_tests::*;
+
+/// FILE_OPEN.
+pub const OPEN: u32 = 1;
+/// FILE_CREATE.
+pub const CREATE: u32 = 2;
+/// FILE_OPEN_IF.
+pub const OPEN_IF: u32 = 3;
+/// FILE_DIRECTORY_FILE.
+pub const DIRECTORY: u32 = 0x1;
+
+/// One connection with one signed session.
+pub struct Client {
+    pub conn: Connection,
+    pub session_id: u64,
+    pub keys: SessionKeys,
+    pub next_id: u64,
+    pub tree: u32,
+}
+
+impl Client {
+    /// Negotiates 3.1.1, logs on as alice with Kerberos and connects to `share`.
+    pub fn logon(ctx: &Arc<ServerContext>, kdc: &TestKdc, share: &str) -> Client {
+        let mut conn = Connection::new(ctx.clone(), peer());
+        let mut preauth = PreauthHash::default();
+        let negotiate = request(Command::NEGOTIATE, 0, 0, &negotiate_request());
+        let a = one(&mut conn, &negotiate).unwrap();
+        preauth.update(&negotiate);
+        preauth.update(&a.raw);
+        let (token, session_key) = kdc.spnego_ap_req("alice");
+        let setup = SessionSetupRequest {
+            security_mode: 1,
+            security_buffer: token.into(),
+            ..Default::default()
+        };
+        let setup = request(Command::SESSION_SETUP, 1, 0, &setup);
+        preauth.update(&setup);
+        let a = one(&mut conn, &setup).unwrap();
+        assert_eq!(a.header.status, NtStatus::SUCCESS);
+        let keys = SessionKeys::derive(
+            KeyDialect::Smb311,
+            session_key.as_bytes(),
+            Some(&preauth),
+            SigningAlgorithm::AesCmac,
+            16,
+        );
+        let mut c = Client {
+            conn,
+            session_id: a.header.session_id,
+            keys,
+            next_id: 2,
+            tree: 0,
+        };
+        let tc = TreeConnectRequest {
+            path: format!("\\\\{HOST}\\{share}"),
+            ..Default::default()
+        };
+        let a = c.call(Command::TREE_CONNECT, &tc);
+        assert_eq!(a.header.status, NtStatus::SUCCESS);
+        c.tree = a.header.tree_id();
+        c
+    }
+
+    /// A signed request on the client's tree.
+    pub fn signed(&mut self, command: Command, body: &impl Encode) -> Vec<u8> {
+        let header = request_header(command, self.next_id, self.session_id, self.tree, 0);
+        self.next_id += 1;
+        let mut msg = message(&header, body);
+        msg[16] |= HeaderFlags::SIGNED as u8;
+        signing::sign(
+            self.keys.signing_algorithm,
+            &self.keys.signing_key,
+            &mut msg,
+        );
+        msg
+    }
+
+    /// Sends a request; returns every message that came back (each one answer here).
+    pub fn send(&mut self, command: Command, body: &impl Encode) -> Vec<Answer> {
+        let msg = self.signed(command, body);
+        exchange_messages(&mut self.conn, &msg)
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Sends a request that gets exactly one answer.
+    pub fn call(&mut self, command: Command, body: &impl Encode) -> Answer {
+        let msg = self.signed(command, body);
+        one(&mut self.conn, &msg).unwrap()
+    }
+
+    /// Runs the engine's retry of waiting requests (what the 20 ms tick does).
+    pub fn poll(&mut self) -> Vec<Answer> {
+        self.conn
+            .poll_pending()
+            .iter()
+            .flat_map(|m| answers(m))
+            .collect()
+    }
+
+    /// Polls until a final response arrives (at most ~2 s).
+    pub fn wait(&mut self) -> Answer {
+        for _ in 0..200 {
+            let mut got = self.poll();
+            if let Some(a) = got.pop() {
+                return a;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("no final response");
+    }
+
+    /// CANCEL of the async request `async_id` (3.3.5.16): returns what came back.
+    pub fn cancel(&mut self, async_id: u64) -> Vec<Answer> {
+        let header = request_header(Command::CANCEL, self.next_id, self.session_id, self.tree, 0);
+        let mut msg = message(&header, &CancelRequest);
+        msg[16] |= (HeaderFlags::ASYNC_COMMAND | HeaderFlags::SIGNED) as u8;
+        msg[32..40].copy_from_slice(&async_id.to_le_bytes());
+        signing::sign(
+            self.keys.signing_algorithm,
+            &self.keys.signing_key,
+            &mut msg,
+        );
+        exchange_messages(&mut self.conn, &msg)
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// CREATE with `options`; returns the status and the FileId.
+    pub fn try_create(&mut self, name: &str, disposition: u32, options: u32) -> (NtStatus, FileId) {
+        let req = CreateRequest {
+            impersonation_level: 2,
+            desired_access: 0x0012_019F | 0x0001_0000,
+            share_access: 7,
+            create_disposition: disposition,
+            create_options: options,
+            name: rsmbd_protocol::codec::string_to_utf16le(name).into(),
+            create_contexts: Vec::<CreateContext<'_>>::new(),
+            ..Default::default()
+        };
+        let a = self.call(Command::CREATE, &req);
+        match a.body() {
+            Response::Create(r) => (a.header.status, r.file_id),
+            _ => (a.header.status, FileId::default()),
+        }
+    }
+
+    /// CREATE that must succeed.
+    pub fn create(&mut self, name: &str, disposition: u32, options: u32) -> FileId {
+        let (status, id) = self.try_create(name, disposition, options);
+        assert_eq!(status, NtStatus::SUCCESS, "create {name}");
+        id
+    }
+
+    /// CLOSE; returns every message that came back (the CLOSE response first).
+    pub fn close(&mut self, file_id: FileId) -> Vec<Answer> {
+        let close = CloseRequest {
+            file_id,
+            ..Default::default()
+        };
+        self.send(Command::CLOSE, &close)
+    }
+}
