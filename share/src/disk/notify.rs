@@ -414,9 +414,8 @@ impl Notifier {
                 }
                 continue;
             }
-            let (action, filter) = if ev.flags.contains(ReadFlags::CREATE) {
-                (NotifyAction::ADDED, name_filter)
-            } else if ev.flags.contains(ReadFlags::MOVED_TO) {
+            // A MOVED_TO without its MOVED_FROM came from outside every watch: an addition.
+            let (action, filter) = if ev.flags.intersects(ReadFlags::CREATE | ReadFlags::MOVED_TO) {
                 (NotifyAction::ADDED, name_filter)
             } else if ev.flags.contains(ReadFlags::DELETE) {
                 (NotifyAction::REMOVED, name_filter)
