@@ -48,6 +48,8 @@ pub struct DiskOpen {
     write_through: bool,
     /// The change notification watch, started by the first CHANGE_NOTIFY on a directory.
     notify: Mutex<Option<Arc<Watch>>>,
+    /// The named stream this open addresses (`file:stream`), stored in an xattr of `file`.
+    stream: Mutex<Option<String>>,
 }
 
 impl DiskOpen {
@@ -70,6 +72,7 @@ impl DiskOpen {
             enumeration: Mutex::new(None),
             write_through: false,
             notify: Mutex::new(None),
+            stream: Mutex::new(None),
         }
     }
 
@@ -122,6 +125,22 @@ impl DiskOpen {
     /// Sets Open.DeleteOnClose.
     pub fn set_delete_on_close(&self, on: bool) {
         lock(&self.state).delete_on_close = on;
+    }
+
+    /// Makes this an open of the named stream `name` of the file.
+    pub fn with_stream(self, name: Option<String>) -> Self {
+        *lock(&self.stream) = name;
+        self
+    }
+
+    /// The named stream this open addresses (`None`: the file's unnamed data stream).
+    pub fn stream(&self) -> Option<String> {
+        lock(&self.stream).clone()
+    }
+
+    /// Records a stream rename.
+    pub fn set_stream(&self, name: String) {
+        *lock(&self.stream) = Some(name);
     }
 
     /// The change notification watch of this directory open, if one was started.
@@ -279,6 +298,13 @@ impl Open {
             }
             None => disk.delete_on_close(),
         };
+        if let (true, Some(stream)) = (delete, disk.stream()) {
+            // Deleting a stream removes its xattr; the file stays.
+            if let Err(status) = crate::disk::streams::remove(disk.file(), &stream) {
+                tracing::debug!(stream, ?status, "stream delete on close failed");
+            }
+            return;
+        }
         if let (true, Some(root)) = (delete, self.share.disk()) {
             let path = disk.path();
             if let Err(status) = crate::disk::file::unlink(root, &path, disk.identity()) {

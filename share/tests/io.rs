@@ -177,8 +177,21 @@ fn byte_range_locks_between_opens() {
         NtStatus::LOCK_NOT_GRANTED
     );
     assert_eq!(
-        lock(&cx, b.file_id, 15, 1, LockFlags::SHARED_LOCK).unwrap_err(),
+        lock(
+            &cx,
+            b.file_id,
+            15,
+            1,
+            LockFlags::SHARED_LOCK | LockFlags::FAIL_IMMEDIATELY
+        )
+        .unwrap_err(),
         NtStatus::LOCK_NOT_GRANTED
+    );
+    // Without FAIL_IMMEDIATELY a conflict is a blocking lock: the request pends (the engine
+    // retries it until it is granted; tests/tests/locks.rs).
+    assert_eq!(
+        lock(&cx, b.file_id, 15, 1, LockFlags::SHARED_LOCK).unwrap_err(),
+        NtStatus::PENDING
     );
     assert_eq!(
         read(&cx, b.file_id, 12, 2).unwrap_err(),

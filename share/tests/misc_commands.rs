@@ -212,9 +212,10 @@ fn change_notify_and_oplock_break() {
         file_id: id,
         completion_filter: 0x17,
     };
+    // Nothing changed yet: the request waits (the engine turns this into an async response).
     assert_eq!(
         handlers::change_notify::handle(&cx, &notify(dir)).unwrap_err(),
-        NtStatus::NOT_SUPPORTED
+        NtStatus::PENDING
     );
     assert_eq!(
         handlers::change_notify::handle(&cx, &notify(file)).unwrap_err(),

@@ -39,8 +39,13 @@ fn dot_dot_absolute_drive_unc_nul_and_streams_are_refused() {
         ("\\\\?\\C:\\x", NtStatus::INVALID_PARAMETER),
         ("\\\\server\\share\\x", NtStatus::INVALID_PARAMETER),
         ("a\0b", NtStatus::OBJECT_NAME_INVALID),
-        ("file.txt:stream", NtStatus::OBJECT_NAME_INVALID),
-        ("file.txt::$DATA", NtStatus::OBJECT_NAME_INVALID),
+        // Stream syntax names a stream (an xattr) of a confined file, never a path.
+        ("..\\outside\\secret:s", NtStatus::OBJECT_NAME_INVALID),
+        ("..\\outside\\secret::$DATA", NtStatus::OBJECT_NAME_INVALID),
+        ("file.txt:..", NtStatus::OBJECT_NAME_INVALID),
+        ("file.txt:a:b", NtStatus::OBJECT_NAME_INVALID),
+        ("file.txt:", NtStatus::OBJECT_NAME_INVALID),
+        ("x:s\\y", NtStatus::OBJECT_NAME_INVALID),
         ("wild*", NtStatus::OBJECT_NAME_INVALID),
     ];
     for (name, want) in cases {

@@ -15,6 +15,7 @@ pub mod path;
 pub mod pattern;
 pub mod share_modes;
 pub mod short_name;
+pub mod streams;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

@@ -32,7 +32,8 @@ pub struct RelPath {
 }
 
 /// Characters NTFS forbids in a name ([MS-FSCC 2.1.5.2]), plus `/` (a separator on the host).
-/// `:` is the stream separator (`file:stream:$DATA`); streams are not supported, so it is refused.
+/// `:` is the stream separator (`file:stream:$DATA`): CREATE splits a stream name off the last
+/// component first (`disk::streams`), so any `:` left in a path is refused.
 fn is_forbidden_char(c: char) -> bool {
     matches!(
         c,

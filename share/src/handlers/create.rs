@@ -17,6 +17,7 @@ use crate::disk::access::{self, DELETE};
 use crate::disk::create::{CreateSpec, Disposition, OpenGate, Want, create};
 use crate::disk::meta::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
 use crate::disk::path::RelPath;
+use crate::disk::streams::{self, StreamName};
 use crate::open::{DiskOpen, Open, OpenKind, PipeOpen};
 use crate::oplock::create::OplockRequest;
 
@@ -55,7 +56,10 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
     if delete_on_close && granted & DELETE == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    let path = RelPath::parse(&name)?;
+    // `file:stream:$DATA`: the stream name is split off before the path is resolved and
+    // never becomes part of a host path (disk::streams).
+    let StreamName { file: name, stream } = streams::split(&name)?;
+    let path = RelPath::parse(name)?;
     let want = if opts & CreateOptions::DIRECTORY_FILE != 0 {
         Want::Directory
     } else if opts & CreateOptions::NON_DIRECTORY_FILE != 0 {
@@ -68,17 +72,30 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
     oplock.check_lease_key(cx, root, &path)?;
     let gate = |meta: &crate::disk::meta::FileMeta, access: u32| oplock.gate(cx, meta, access);
     let spec = CreateSpec {
-        disposition,
+        disposition: match stream {
+            Some(_) => streams::file_disposition(disposition),
+            None => disposition,
+        },
         want,
         granted_access: granted,
         maximum_allowed: req.desired_access & access::MAXIMUM_ALLOWED != 0,
         read_only_share: cx.tree.read_only(),
         file_attributes: req.file_attributes,
         share_access: req.share_access,
-        share_modes: Some(cx.tree.share.share_modes()),
+        // Share modes are kept per file, not per stream: a stream open does not take part.
+        share_modes: stream.is_none().then(|| cx.tree.share.share_modes()),
         gate: Some(OpenGate(&gate)),
     };
-    let opened = create(root, &path, &spec)?;
+    let mut opened = create(root, &path, &spec)?;
+    let mut stream_name = None;
+    if let Some(stream) = stream {
+        let (stored, action, size) =
+            streams::open(&opened.file, stream, disposition, cx.tree.read_only())?;
+        opened.action = action;
+        opened.meta.end_of_file = size;
+        opened.meta.allocation_size = size;
+        stream_name = Some(stored);
+    }
     if delete_on_close && opened.meta.attributes & FILE_ATTRIBUTE_READONLY != 0 {
         // MS-FSA 2.1.5.1.2.1: a read-only file cannot be opened for delete-on-close.
         return Err(NtStatus::CANNOT_DELETE);
@@ -112,7 +129,8 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
                     delete_on_close,
                     opened.share_mode.and_then(|g| g.keep()),
                 )
-                .with_write_through(opts & CreateOptions::WRITE_THROUGH != 0),
+                .with_write_through(opts & CreateOptions::WRITE_THROUGH != 0)
+                .with_stream(stream_name.clone()),
             ),
         )
     })?;

@@ -81,7 +81,13 @@ pub fn handle(
         return pipe_info(req, max);
     };
     let path = disk.path();
-    let meta = FileMeta::of(disk.file(), path.leaf().unwrap_or("")).map_err(io_status)?;
+    let mut meta = FileMeta::of(disk.file(), path.leaf().unwrap_or("")).map_err(io_status)?;
+    if let Some(stream) = disk.stream() {
+        // A stream open reports the stream's size; times and attributes are the file's.
+        let size = crate::disk::streams::read(disk.file(), &stream)?.len() as u64;
+        meta.end_of_file = size;
+        meta.allocation_size = size;
+    }
     match req.info_type {
         InfoType::FILE => file_info(&open, disk, &meta, req.file_info_class, max),
         InfoType::FILESYSTEM => fs_info(cx, disk, req.file_info_class, max),
@@ -264,16 +270,24 @@ fn file_info(
             max,
         ),
         FileInformationClass::FileStreamInformation => {
-            // One unnamed data stream for a file; a directory has none.
-            let entries = if m.is_dir {
-                Vec::new()
-            } else {
-                vec![FileStreamEntry {
-                    stream_size: m.end_of_file,
-                    stream_allocation_size: m.allocation_size,
+            // The unnamed data stream of a file (a directory has none), then the named
+            // streams kept in xattrs (disk::streams), as `:name:$DATA`.
+            let mut entries = Vec::new();
+            if !m.is_dir {
+                let main = FileMeta::of(disk.file(), "").map_err(io_status)?;
+                entries.push(FileStreamEntry {
+                    stream_size: main.end_of_file,
+                    stream_allocation_size: main.allocation_size,
                     stream_name: "::$DATA".to_owned(),
-                }]
-            };
+                });
+            }
+            for (name, size) in crate::disk::streams::list(disk.file())? {
+                entries.push(FileStreamEntry {
+                    stream_size: size,
+                    stream_allocation_size: size,
+                    stream_name: format!(":{name}:$DATA"),
+                });
+            }
             fit(FileStreamInformation { entries }.to_bytes(), 24, max)
         }
         FileInformationClass::FileCompressionInformation => {

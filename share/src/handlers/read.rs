@@ -52,6 +52,9 @@ pub fn handle(cx: &TreeCx, req: &ReadRequest<'_>) -> HandlerResult<ReadResponse<
     if !open.has_any_access(FILE_READ_DATA | FILE_EXECUTE) {
         return Err(NtStatus::ACCESS_DENIED);
     }
+    if let Some(stream) = disk.stream() {
+        return read_stream(disk, &stream, req);
+    }
     open.share.locks().check_io(
         disk.key(),
         open.lock_owner(),
@@ -61,6 +64,25 @@ pub fn handle(cx: &TreeCx, req: &ReadRequest<'_>) -> HandlerResult<ReadResponse<
     )?;
     let data = crate::disk::file::read_at(disk.file(), req.offset, req.length as usize)
         .map_err(io_status)?;
+    if (data.is_empty() && req.length > 0) || data.len() < req.minimum_count as usize {
+        return Err(NtStatus::END_OF_FILE);
+    }
+    Ok(Reply::ok(ReadResponse {
+        data_remaining: 0,
+        data: Cow::Owned(data),
+    }))
+}
+
+/// READ of a named stream (an xattr, read whole and sliced; see `disk::streams`).
+fn read_stream(
+    disk: &crate::open::DiskOpen,
+    stream: &str,
+    req: &ReadRequest<'_>,
+) -> HandlerResult<ReadResponse<'static>> {
+    let content = crate::disk::streams::read(disk.file(), stream)?;
+    let start = usize::try_from(req.offset).unwrap_or(usize::MAX);
+    let rest = content.get(start..).unwrap_or(&[]);
+    let data = rest.get(..req.length as usize).unwrap_or(rest).to_vec();
     if (data.is_empty() && req.length > 0) || data.len() < req.minimum_count as usize {
         return Err(NtStatus::END_OF_FILE);
     }

@@ -56,6 +56,10 @@ pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoRes
         FileInformationClass::FileEndOfFileInformation => {
             let info = FileEndOfFileInformation::decode(buf).map_err(decode_err)?;
             need(&open, FILE_WRITE_DATA)?;
+            if let Some(stream) = disk.stream() {
+                crate::disk::streams::set_len(disk.file(), &stream, info.end_of_file)?;
+                return Ok(Reply::ok(SetInfoResponse));
+            }
             if disk.is_dir() {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
@@ -167,6 +171,9 @@ fn rename(cx: &TreeCx, disk: &DiskOpen, info: &FileRenameInformation) -> Result<
     if info.root_directory != 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
+    if let Some(target) = info.file_name.strip_prefix(':') {
+        return rename_stream(disk, target, info.replace_if_exists);
+    }
     let name = info.file_name.strip_prefix('\\').unwrap_or(&info.file_name);
     let target = RelPath::parse(name)?;
     if target.is_root() {
@@ -213,5 +220,19 @@ fn set_disposition(
         }
     }
     open.set_delete_pending(delete);
+    Ok(())
+}
+
+/// A rename whose target is `:name[:$DATA]` renames a named stream within its file
+/// ([MS-FSA 2.1.5.15.12.1]); renaming the unnamed stream is not supported.
+fn rename_stream(disk: &DiskOpen, target: &str, replace: bool) -> Result<(), NtStatus> {
+    let Some(from) = disk.stream() else {
+        return Err(NtStatus::NOT_SUPPORTED);
+    };
+    let full = format!("x:{target}");
+    let parsed = crate::disk::streams::split(&full)?;
+    let to = parsed.stream.ok_or(NtStatus::NOT_SUPPORTED)?;
+    crate::disk::streams::rename(disk.file(), &from, to, replace)?;
+    disk.set_stream(to.to_owned());
     Ok(())
 }

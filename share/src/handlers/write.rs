@@ -30,6 +30,19 @@ pub fn handle(cx: &TreeCx, req: &WriteRequest<'_>) -> HandlerResult<WriteRespons
     if !open.has_any_access(FILE_WRITE_DATA | FILE_APPEND_DATA) || cx.tree.read_only() {
         return Err(NtStatus::ACCESS_DENIED);
     }
+    if let Some(stream) = disk.stream() {
+        // A named stream (an xattr): no byte-range locks apply to it here.
+        let offset = if req.offset == u64::MAX {
+            crate::disk::streams::read(disk.file(), &stream)?.len() as u64
+        } else {
+            req.offset
+        };
+        let n = crate::disk::streams::write_at(disk.file(), &stream, offset, &req.data)?;
+        return Ok(Reply::ok(WriteResponse {
+            count: sat_u32(n),
+            remaining: 0,
+        }));
+    }
     let offset = if req.offset == u64::MAX {
         disk.file().metadata().map_err(io_status)?.len()
     } else {
