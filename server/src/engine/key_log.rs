@@ -74,15 +74,27 @@ impl KeyLog {
 }
 
 /// The two lines for one session.
+///
+/// For the AES-256 ciphers the UAT line leaves the Session Key field empty and the comment line
+/// carries it: given a session key, Wireshark up to at least 4.0 derives the encryption keys
+/// itself, as 128-bit keys, and ignores the 32-byte ones (checked with Debian 12's tshark
+/// 4.0.17: the same capture decodes with the field empty and fails with it filled).
 pub fn format_entry(k: &LoggedKeys<'_>) -> String {
+    let wide = k.s2c.len() == 32 || k.c2s.len() == 32;
+    let uat_session_key = if wide {
+        String::new()
+    } else {
+        hex(k.session_key)
+    };
     format!(
-        "# rsmbd session_id={:#x} cipher={} signing_key={} application_key={}\n{},{},{},{}\n",
+        "# rsmbd session_id={:#x} cipher={} session_key={} signing_key={} application_key={}\n{},{},{},{}\n",
         k.session_id,
         k.cipher,
+        hex(k.session_key),
         hex(k.signing_key),
         hex(k.application_key),
         hex(&k.session_id.to_le_bytes()),
-        hex(k.session_key),
+        uat_session_key,
         hex(k.s2c),
         hex(k.c2s),
     )
@@ -112,6 +124,30 @@ mod tests {
         assert!(uat.starts_with("1100001400e40800,abababab"));
         assert_eq!(uat.split(',').count(), 4);
         assert!(uat.ends_with(&format!(",{}", "04".repeat(16))));
+    }
+
+    #[test]
+    fn aes256_entry_leaves_the_session_key_to_the_comment() {
+        let e = format_entry(&LoggedKeys {
+            session_id: 1,
+            cipher: "AES-256-GCM",
+            session_key: &[0xab; 16],
+            signing_key: &[1; 16],
+            application_key: &[2; 16],
+            s2c: &[3; 32],
+            c2s: &[4; 32],
+        });
+        let mut lines = e.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .contains(&format!("session_key={}", "ab".repeat(16)))
+        );
+        let fields: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(fields.len(), 4);
+        assert_eq!(fields[1], "");
+        assert_eq!(fields[2], "03".repeat(32));
     }
 
     #[test]
