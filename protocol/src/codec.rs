@@ -148,6 +148,20 @@ impl Writer {
         }
     }
 
+    /// An empty writer over `buf`'s allocation (its contents are discarded). With
+    /// [`Self::append_owned`] this lets a caller encode headers into room it reserved in front
+    /// of a payload it already holds, so the payload is never copied.
+    pub fn from_buffer(mut buf: BytesMut) -> Self {
+        buf.clear();
+        Self { buf, base: 0 }
+    }
+
+    /// Appends `tail` without copying it when it directly follows this writer's bytes in the
+    /// same allocation (see [`Self::from_buffer`]); otherwise it is copied.
+    pub fn append_owned(&mut self, tail: BytesMut) {
+        self.buf.unsplit(tail);
+    }
+
     /// Marks the current position as the start of a new SMB2 header (compound members).
     pub fn start_message(&mut self) {
         self.base = self.buf.len();
@@ -381,6 +395,27 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
     use super::*;
+
+    #[test]
+    fn append_owned_reuses_the_payload_allocation() {
+        let mut whole = BytesMut::zeroed(8 + 5);
+        let mut payload = whole.split_off(8);
+        payload.copy_from_slice(b"hello");
+        let payload_at = payload.as_ptr();
+        let mut w = Writer::from_buffer(whole);
+        w.u32(0xAABB_CCDD);
+        w.u32(7);
+        w.append_owned(payload);
+        let out = w.into_inner();
+        assert_eq!(&out[..], b"\xDD\xCC\xBB\xAA\x07\0\0\0hello");
+        // Same allocation: the payload was not copied.
+        assert_eq!(out[8..].as_ptr(), payload_at);
+        // A writer that outgrew its room still produces the right bytes (by copying).
+        let mut w = Writer::new();
+        w.u8(1);
+        w.append_owned(BytesMut::from(&b"xy"[..]));
+        assert_eq!(&w.into_inner()[..], b"\x01xy");
+    }
 
     #[test]
     fn buffer_bounds() {

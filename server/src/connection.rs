@@ -1,6 +1,7 @@
 //! One TCP connection: a reader task cuts the byte stream into Direct-TCP frames, the main loop
-//! feeds them to the [`Connection`] engine in order and writes what it answers. While requests
-//! wait (STATUS_PENDING), a timer tick lets the engine retry them between frames.
+//! feeds them to the [`Connection`] engine in order, and a writer task sends what it answers (so
+//! the engine handles the next request while a large READ response is still going out). While
+//! requests wait (STATUS_PENDING), a timer tick lets the engine retry them between frames.
 //!
 //! The connection's time limits live here: `limits.unauth_timeout_secs` (no authenticated
 //! session yet, whatever the client trickles in: slow-loris included) and
@@ -24,11 +25,18 @@ use tokio::time::Instant;
 
 use crate::config::ListenerSection;
 use crate::engine::context::ServerContext;
-use crate::engine::framing::{self, FrameError, FrameHeader, TRANSPORT_HEADER_SIZE};
+use crate::engine::framing::{self, FrameError, FrameHeader, OutFrame, TRANSPORT_HEADER_SIZE};
 use crate::engine::{Connection, Disconnect};
 use crate::limits::admission::Ticket;
 use crate::limits::{Limit, hit};
 use crate::shutdown::Shutdown;
+
+/// Frames the engine has answered but the socket has not taken yet: the engine works on the
+/// next request while the writer sends, and a slow reader stalls the engine after this many.
+const WRITE_QUEUE: usize = 4;
+
+/// How long answered frames may take to drain once the connection is ending.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often waiting requests are retried.
 const PENDING_TICK: Duration = Duration::from_millis(20);
@@ -57,7 +65,7 @@ pub async fn serve_until(
     let breaks = Arc::new(tokio::sync::Notify::new());
     let waker = Arc::clone(&breaks);
     conn.set_break_waker(move || waker.notify_one());
-    let (read, mut write) = stream.into_split();
+    let (read, write) = stream.into_split();
     // One frame in flight between reader and engine: backpressure on the socket, and a
     // bounded amount of memory per connection.
     let (tx, mut rx) = mpsc::channel(1);
@@ -79,12 +87,21 @@ pub async fn serve_until(
         timed_out: false,
         breaks,
     };
-    let result = run(&mut conn, &mut rx, &mut write, &mut state).await;
+    let (out_tx, out_rx) = mpsc::channel(WRITE_QUEUE);
+    let writer = tokio::spawn(write_frames(write, out_rx));
+    let result = run(&mut conn, &mut rx, &out_tx, &mut state).await;
     reader.abort();
     // Closing the handles may block on the file system (delete-on-close).
     crate::engine::dispatch::run_blocking(|| conn.close());
-    let _ = write.shutdown().await;
-    match result {
+    // What was answered is still sent, for a bounded time (a peer that stopped reading must
+    // not keep the task), then the socket is shut down.
+    drop(out_tx);
+    let written = match tokio::time::timeout(DRAIN_TIMEOUT, writer).await {
+        Ok(Ok(w)) => w,
+        Ok(Err(e)) => Err(Disconnect(format!("writer: {e}"))),
+        Err(_) => Err(Disconnect("peer stopped reading".into())),
+    };
+    match result.and(written) {
         Ok(()) => tracing::debug!(target: "rsmbd::connection", "client={peer} disconnected"),
         // The rate-limited `limit reached` line already tells; a flood must not flood the log.
         Err(reason) if state.timed_out => {
@@ -110,7 +127,7 @@ struct State {
 async fn run(
     conn: &mut Connection,
     frames: &mut mpsc::Receiver<Result<BytesMut, Disconnect>>,
-    write: &mut OwnedWriteHalf,
+    out: &mpsc::Sender<OutFrame>,
     state: &mut State,
 ) -> Result<(), Disconnect> {
     let limits = conn.context().config.limits.clone();
@@ -152,10 +169,9 @@ async fn run(
             () = state.breaks.notified() => conn.poll_pending(),
         };
         for reply in replies {
-            write
-                .write_all(&framing::frame(&reply))
+            out.send(reply)
                 .await
-                .map_err(|e| Disconnect(format!("write error: {e}")))?;
+                .map_err(|_| Disconnect("socket closed while answering".into()))?;
         }
         let now_authenticated = conn.is_authenticated();
         if now_authenticated != authenticated {
@@ -215,6 +231,22 @@ fn timed_out(peer: SocketAddr, authenticated: bool, limits: &crate::limits::Limi
             limits.unauth_timeout_secs
         ))
     }
+}
+
+/// Writes answered frames in order, then shuts the socket down; each frame was encoded (and
+/// encrypted) in place behind its transport header, so this is the only time its bytes move.
+async fn write_frames(
+    mut write: OwnedWriteHalf,
+    mut frames: mpsc::Receiver<OutFrame>,
+) -> Result<(), Disconnect> {
+    while let Some(frame) = frames.recv().await {
+        write
+            .write_all(frame.wire())
+            .await
+            .map_err(|e| Disconnect(format!("write error: {e}")))?;
+    }
+    let _ = write.shutdown().await;
+    Ok(())
 }
 
 /// Reads frames until EOF, a framing error (forwarded as the last item) or shutdown (between

@@ -8,12 +8,18 @@ use rsmbd_protocol::file_id::FileId;
 use rsmbd_protocol::messages::error::ErrorResponse;
 use rsmbd_protocol::messages::negotiate::Dialect;
 use rsmbd_protocol::messages::oplock_break::{OplockBreakRequest, OplockBreakResponse};
+use rsmbd_protocol::messages::read::ReadResponse;
 use rsmbd_protocol::messages::tree_connect::ShareFlags;
 use rsmbd_protocol::messages::{Request, Response};
+use rsmbd_protocol::transform::TRANSFORM_HEADER_SIZE;
 use rsmbd_protocol::{Command, Header, HeaderFlags, Message, NtStatus};
 use rsmbd_share::crypto::SigningAlgorithm;
+use rsmbd_share::handlers::read::{ReadOutput, ReadPayload};
 use rsmbd_share::handlers::{self, HandlerResult, Reply, TreeCx};
 use zeroize::Zeroizing;
+
+use super::compound::READ_HEADERS;
+use super::framing::TRANSPORT_HEADER_SIZE;
 
 use super::negotiate::{self, NegotiateOutcome};
 use super::session_setup::{self, SessionState, SetupInput};
@@ -36,6 +42,8 @@ pub struct Outcome {
     pub file_id: Option<FileId>,
     /// 3.1.1 SESSION_SETUP leg whose response goes into the session's preauth hash.
     pub hash_session_response: bool,
+    /// A READ's data, to be sent from the buffer it was read into.
+    pub payload: Option<ReadPayload>,
 }
 
 /// The 9-byte ERROR body with no context data (MS-SMB2 2.2.2).
@@ -62,6 +70,7 @@ pub fn dispatch(
         tree_id: None,
         file_id: None,
         hash_session_response: false,
+        payload: None,
     };
 
     match header.command {
@@ -145,6 +154,7 @@ pub fn dispatch(
             tree_id,
             file_id: new_file.or(file_id),
             hash_session_response: false,
+            payload: None,
         },
         Err(status) => Outcome {
             status,
@@ -154,6 +164,7 @@ pub fn dispatch(
             tree_id: None,
             file_id: None,
             hash_session_response: false,
+            payload: None,
         },
     };
 
@@ -252,6 +263,30 @@ pub fn dispatch(
         tree,
         client: conn.client_link(),
     };
+    if let Request::Read(r) = &request {
+        // The data is read into the buffer it is sent from, behind room for every header
+        // (3.3.5.12); only a pipe's (small) data travels in the body.
+        let room = TRANSPORT_HEADER_SIZE
+            + conn.encrypt_reply.map_or(0, |_| TRANSFORM_HEADER_SIZE)
+            + READ_HEADERS;
+        return Ok(
+            match run_blocking(|| handlers::read::handle_into(&cx, r, room)) {
+                Ok(ReadOutput::Payload(payload)) => {
+                    let body = Response::Read(ReadResponse {
+                        data_remaining: 0,
+                        data: Default::default(),
+                    });
+                    let mut outcome = finish(Ok((NtStatus::SUCCESS, body)), None, None);
+                    outcome.payload = Some(payload);
+                    outcome
+                }
+                Ok(ReadOutput::Response(Reply { status, body })) => {
+                    finish(Ok((status, Response::Read(body))), None, None)
+                }
+                Err(status) => finish(Err(status), None, None),
+            },
+        );
+    }
     let result = run_blocking(|| tree_command(&cx, &request));
     if let Err(status) = &result {
         note_share_limit(conn, &request, *status);
@@ -363,6 +398,7 @@ fn handle_negotiate(conn: &mut Connection, member: &[u8], now: SystemTime) -> Ou
                 tree_id: None,
                 file_id: None,
                 hash_session_response: false,
+                payload: None,
             }
         }
     }
@@ -383,6 +419,7 @@ fn handle_session_setup(
         tree_id: None,
         file_id: None,
         hash_session_response: false,
+        payload: None,
     };
     let req = match Request::decode(Command::SESSION_SETUP, Message::new(member)) {
         Ok(Request::SessionSetup(req)) => req,
@@ -426,6 +463,7 @@ fn handle_session_setup(
         tree_id: None,
         file_id: None,
         hash_session_response: reply.hash_response,
+        payload: None,
     }
 }
 
@@ -496,6 +534,7 @@ fn ok(
         tree_id: None,
         file_id: None,
         hash_session_response: false,
+        payload: None,
     }
 }
 

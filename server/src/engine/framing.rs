@@ -62,12 +62,53 @@ pub fn parse_header(h: [u8; 4], limit: usize) -> Result<FrameHeader, FrameError>
 /// far below the 24-bit maximum.
 pub fn frame(msg: &[u8]) -> Bytes {
     let mut out = BytesMut::with_capacity(TRANSPORT_HEADER_SIZE + msg.len());
-    let len = u32::try_from(msg.len())
-        .unwrap_or(u32::MAX)
-        .min(0x00FF_FFFF);
-    out.put_u32(len);
+    out.put_u32(wire_len(msg.len()));
     out.put_slice(msg);
     out.freeze()
+}
+
+fn wire_len(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX).min(0x00FF_FFFF)
+}
+
+/// One outgoing transport frame, built in place: the message was encoded after
+/// [`TRANSPORT_HEADER_SIZE`] bytes of room, which [`OutFrame::seal`] fills with the length, so
+/// the socket writes the buffer the message was encoded (and encrypted) in.
+#[derive(Debug)]
+pub struct OutFrame(BytesMut);
+
+impl OutFrame {
+    /// Takes a buffer whose first [`TRANSPORT_HEADER_SIZE`] bytes are room for the header.
+    pub fn seal(mut buf: BytesMut) -> Self {
+        let len = wire_len(buf.len().saturating_sub(TRANSPORT_HEADER_SIZE));
+        if let Some(h) = buf.get_mut(..TRANSPORT_HEADER_SIZE) {
+            h.copy_from_slice(&len.to_be_bytes());
+        }
+        Self(buf)
+    }
+
+    /// Frames a message encoded without room in front (rare paths: a copy).
+    pub fn from_message(msg: &[u8]) -> Self {
+        Self(BytesMut::from(&frame(msg)[..]))
+    }
+
+    /// The bytes for the socket: header and message.
+    pub fn wire(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The SMB2 (or transform) message, without the transport header.
+    pub fn message(&self) -> &[u8] {
+        self.0.get(TRANSPORT_HEADER_SIZE..).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for OutFrame {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.message()
+    }
 }
 
 #[cfg(test)]
@@ -97,5 +138,11 @@ mod tests {
             Err(FrameError::BadType(0x81))
         );
         assert_eq!(&frame(b"abc")[..], &[0, 0, 0, 3, b'a', b'b', b'c']);
+        let mut room = BytesMut::zeroed(TRANSPORT_HEADER_SIZE);
+        room.extend_from_slice(b"abc");
+        let out = OutFrame::seal(room);
+        assert_eq!(out.wire(), &[0, 0, 0, 3, b'a', b'b', b'c']);
+        assert_eq!(&out[..], b"abc");
+        assert_eq!(OutFrame::from_message(b"abc").wire(), out.wire());
     }
 }

@@ -26,7 +26,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::BytesMut;
 use rsmbd_protocol::file_id::FileId;
 use rsmbd_protocol::header::HEADER_SIZE;
 use rsmbd_protocol::messages::Request;
@@ -45,6 +44,7 @@ use context::ServerContext;
 
 use crate::config::ListenerSection;
 use credits::CreditWindow;
+use framing::{OutFrame, TRANSPORT_HEADER_SIZE};
 use negotiate::Negotiated;
 use pending::{PendingOp, PendingTable};
 use session_setup::{SessionState, Sessions};
@@ -78,7 +78,7 @@ pub struct Connection {
     /// Requests that answered STATUS_PENDING and wait to complete (3.3.4.2).
     pending: PendingTable,
     /// Whole messages to send after the current reply (final async responses).
-    outbox: Vec<BytesMut>,
+    outbox: Vec<OutFrame>,
     /// The SessionId of the transform header the frame being processed arrived in
     /// ([MS-SMB2 3.3.5.2.1.1]); `None` for a plaintext frame.
     encrypted_session: Option<u64>,
@@ -153,7 +153,7 @@ impl Connection {
     /// [MS-SMB2 3.3.4.6 / 3.3.4.7] The break notifications queued for this connection, each
     /// its own message: MessageId 0xFFFFFFFFFFFFFFFF, SessionId 0, unsigned; sealed with the
     /// key of the open's session when that session encrypts.
-    pub fn poll_breaks(&mut self) -> Vec<BytesMut> {
+    pub fn poll_breaks(&mut self) -> Vec<OutFrame> {
         let mut out = Vec::new();
         for notice in self.breaks.drain() {
             let (session_id, body) = match notice {
@@ -195,11 +195,11 @@ impl Connection {
             header.message_id = u64::MAX;
             header.session_id = 0;
             header.credits = 0;
-            let part = ResponsePart {
+            let part = ResponsePart::new(
                 header,
-                body: rsmbd_protocol::messages::Response::OplockBreak(body),
-                sign: None,
-            };
+                rsmbd_protocol::messages::Response::OplockBreak(body),
+                None,
+            );
             let encrypt = self.session_encrypts(session_id);
             if let Some(msg) = self.emit(vec![part], encrypt) {
                 out.push(msg);
@@ -270,7 +270,7 @@ impl Connection {
     /// Handles one transport frame's payload; returns the messages to send back, each in its
     /// own transport frame: the reply to this frame (if any), then final responses of waiting
     /// requests that completed meanwhile.
-    pub fn handle_message(&mut self, msg: &mut [u8]) -> Result<Vec<BytesMut>, Disconnect> {
+    pub fn handle_message(&mut self, msg: &mut [u8]) -> Result<Vec<OutFrame>, Disconnect> {
         let mut out = Vec::new();
         if let Some(reply) = self.reply_to(msg)? {
             out.push(reply);
@@ -288,7 +288,7 @@ impl Connection {
 
     /// Runs waiting requests again; returns the final responses of those that completed, then
     /// any break notifications queued for this connection ([`Self::poll_breaks`]).
-    pub fn poll_pending(&mut self) -> Vec<BytesMut> {
+    pub fn poll_pending(&mut self) -> Vec<OutFrame> {
         let mut done = self.poll_breaks();
         for op in self.pending.take_all() {
             match self.retry(&op) {
@@ -320,20 +320,26 @@ impl Connection {
     /// Assembles `parts` as one message, encrypted under `encrypt`'s key when given: then the
     /// members are not signed (MS-SMB2 3.3.4.1.1) and the compound is sealed whole, in place
     /// behind a reserved transform header. `None` if sealing failed (the reply is dropped).
-    fn emit(&mut self, mut parts: Vec<ResponsePart>, encrypt: Option<u64>) -> Option<BytesMut> {
+    fn emit(&mut self, mut parts: Vec<ResponsePart>, encrypt: Option<u64>) -> Option<OutFrame> {
         let Some(session_id) = encrypt else {
-            return Some(compound::assemble(&parts).0);
+            return Some(OutFrame::seal(
+                compound::assemble_with_prefix(parts, TRANSPORT_HEADER_SIZE).0,
+            ));
         };
         for p in &mut parts {
             p.sign = None;
         }
-        let (mut out, _) = compound::assemble_with_prefix(&parts, TRANSFORM_HEADER_SIZE);
-        self.seal(session_id, &mut out).then_some(out)
+        let (mut out, _) =
+            compound::assemble_with_prefix(parts, TRANSPORT_HEADER_SIZE + TRANSFORM_HEADER_SIZE);
+        self.seal(session_id, &mut out).then(|| OutFrame::seal(out))
     }
 
-    /// Seals an assembled message (transform header room in front) with the session's
-    /// encryption key.
+    /// Seals an assembled message (transport and transform header room in front) with the
+    /// session's encryption key.
     fn seal(&mut self, session_id: u64, out: &mut [u8]) -> bool {
+        let Some(out) = out.get_mut(TRANSPORT_HEADER_SIZE..) else {
+            return false;
+        };
         let crypto = match self.sessions.get_mut(&session_id) {
             Some(SessionState::Valid(v)) => v.crypto.as_mut(),
             _ => self
@@ -379,7 +385,7 @@ impl Connection {
         Ok(sid)
     }
 
-    fn reply_to(&mut self, frame: &mut [u8]) -> Result<Option<BytesMut>, Disconnect> {
+    fn reply_to(&mut self, frame: &mut [u8]) -> Result<Option<OutFrame>, Disconnect> {
         let now = SystemTime::now();
         if rsmbd_protocol::smb1::is_smb1(frame) {
             return self.handle_smb1_negotiate(frame, now).map(Some);
@@ -436,12 +442,13 @@ impl Connection {
                 p.sign = None;
             }
         }
-        let prefix = if encrypt.is_some() {
-            TRANSFORM_HEADER_SIZE
-        } else {
-            0
-        };
-        let (mut out, ranges) = compound::assemble_with_prefix(&parts, prefix);
+        let prefix = TRANSPORT_HEADER_SIZE
+            + if encrypt.is_some() {
+                TRANSFORM_HEADER_SIZE
+            } else {
+                0
+            };
+        let (mut out, ranges) = compound::assemble_with_prefix(parts, prefix);
         for a in after {
             let Some(bytes) = ranges.get(a.index).and_then(|r| out.get(r.clone())) else {
                 continue;
@@ -465,7 +472,7 @@ impl Connection {
         if !sealed {
             return Err(disconnect("cannot encrypt the response"));
         }
-        Ok(Some(out))
+        Ok(Some(OutFrame::seal(out)))
     }
 
     /// Connection lost: every session's opens are closed (delete-on-close runs).
@@ -483,7 +490,7 @@ impl Connection {
         &mut self,
         msg: &[u8],
         now: SystemTime,
-    ) -> Result<BytesMut, Disconnect> {
+    ) -> Result<OutFrame, Disconnect> {
         if self.negotiated.is_some() {
             return Err(disconnect("SMB1 message after SMB2 negotiation"));
         }
@@ -510,12 +517,14 @@ impl Connection {
         response.security_buffer = self.negotiate_hint().to_vec().into();
         let mut header = Header::response(Command::NEGOTIATE);
         header.credits = self.credits.grant(1);
-        let part = ResponsePart {
+        let part = ResponsePart::new(
             header,
-            body: rsmbd_protocol::messages::Response::Negotiate(response),
-            sign: None,
-        };
-        Ok(compound::assemble(&[part]).0)
+            rsmbd_protocol::messages::Response::Negotiate(response),
+            None,
+        );
+        Ok(OutFrame::seal(
+            compound::assemble_with_prefix(vec![part], TRANSPORT_HEADER_SIZE).0,
+        ))
     }
 
     /// One compound member: `Ok(None)` when it gets no response (CANCEL).
@@ -619,11 +628,7 @@ impl Connection {
                     let mut interim = self.response_header(&header, NtStatus::PENDING, is_related);
                     interim.kind = HeaderKind::Async { async_id };
                     let body = dispatch::error_body();
-                    let part = ResponsePart {
-                        header: interim,
-                        body,
-                        sign: None,
-                    };
+                    let part = ResponsePart::new(interim, body, None);
                     let next = Related {
                         session_id: header.session_id,
                         tree_id: header.tree_id(),
@@ -673,6 +678,7 @@ impl Connection {
             header: response_header,
             body: outcome.body,
             sign: outcome.sign,
+            payload: outcome.payload,
         };
         Ok(Some((part, post, next_related)))
     }
@@ -694,11 +700,7 @@ impl Connection {
     fn error_part(&mut self, req: &Header, status: NtStatus, related: bool) -> ResponsePart {
         let header = self.response_header(req, status, related);
         let sign = self.signing_for(req.session_id, req.flags.has(HeaderFlags::SIGNED));
-        ResponsePart {
-            header,
-            body: dispatch::error_body(),
-            sign,
-        }
+        ResponsePart::new(header, dispatch::error_body(), sign)
     }
 
     /// The key to sign a response with: the session's, when it is valid and either the request
@@ -753,11 +755,7 @@ impl Connection {
         };
         h.credit_charge = op.header.credit_charge;
         h.credits = 0;
-        ResponsePart {
-            header: h,
-            body,
-            sign: self.signing_for(op.header.session_id, op.signed),
-        }
+        ResponsePart::new(h, body, self.signing_for(op.header.session_id, op.signed))
     }
 
     /// Verifies a request's signature against its session (3.3.5.2.4).

@@ -22,6 +22,13 @@ use super::path::{RelPath, open_parent};
 /// Reads up to `len` bytes at `offset`; fewer only at end of file.
 pub fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
+    let done = read_at_into(file, offset, &mut buf)?;
+    buf.truncate(done);
+    Ok(buf)
+}
+
+/// Fills `buf` from `offset` until it is full or the file ends; returns the bytes read.
+pub fn read_at_into(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
     let mut done = 0usize;
     while let Some(rest) = buf.get_mut(done..) {
         if rest.is_empty() {
@@ -37,8 +44,7 @@ pub fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(done);
-    Ok(buf)
+    Ok(done)
 }
 
 /// Writes all of `data` at `offset`.

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use bytes::BytesMut;
+
 use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::messages::read::{ReadRequest, ReadResponse};
 
@@ -12,14 +14,39 @@ use crate::disk::access::{FILE_EXECUTE, FILE_READ_DATA};
 /// first; this is a second bound on memory).
 pub const MAX_READ: u32 = 16 * 1024 * 1024;
 
-/// Reads `Length` bytes at `Offset` with positional I/O.
+/// A disk READ's data, read straight into the buffer the response is sent from: `data` follows
+/// `room` in one allocation, and `room` (empty, with capacity for the transport, transform, SMB2
+/// and READ headers) is where the engine encodes them, so the payload is never copied.
+#[derive(Debug)]
+pub struct ReadPayload {
+    /// Empty; its capacity is the room reserved in front of `data`.
+    pub room: BytesMut,
+    /// The bytes read.
+    pub data: BytesMut,
+}
+
+/// What a READ produced.
+#[derive(Debug)]
+pub enum ReadOutput {
+    /// A pipe read (small; status may be BUFFER_OVERFLOW).
+    Response(Reply<ReadResponse<'static>>),
+    /// File data, ready to send without a copy.
+    Payload(ReadPayload),
+}
+
+/// Reads `Length` bytes at `Offset` with positional I/O, leaving `room` bytes free in front of
+/// the data for the headers (see [`ReadPayload`]).
 ///
 /// 3.3.5.12: needs FILE_READ_DATA (or FILE_EXECUTE); reading a directory is
 /// `INVALID_DEVICE_REQUEST`; a read at or after end of file, or one returning fewer than
 /// MinimumCount bytes, is `END_OF_FILE`; another open's exclusive lock over the range is
 /// `FILE_LOCK_CONFLICT`. On a pipe, a message larger than Length comes back in parts with
 /// `BUFFER_OVERFLOW`, and a READ with nothing to read waits (`PENDING`).
-pub fn handle(cx: &TreeCx, req: &ReadRequest<'_>) -> HandlerResult<ReadResponse<'static>> {
+pub fn handle_into(
+    cx: &TreeCx,
+    req: &ReadRequest<'_>,
+    room: usize,
+) -> Result<ReadOutput, NtStatus> {
     let open = cx.open(req.file_id)?;
     if req.length > MAX_READ {
         return Err(NtStatus::INVALID_PARAMETER);
@@ -37,13 +64,13 @@ pub fn handle(cx: &TreeCx, req: &ReadRequest<'_>) -> HandlerResult<ReadResponse<
         } else {
             NtStatus::SUCCESS
         };
-        return Ok(Reply::with_status(
+        return Ok(ReadOutput::Response(Reply::with_status(
             status,
             ReadResponse {
                 data_remaining: 0,
                 data: Cow::Owned(r.data),
             },
-        ));
+        )));
     }
     let disk = super::disk_of(&open)?;
     if disk.is_dir() {
@@ -53,7 +80,7 @@ pub fn handle(cx: &TreeCx, req: &ReadRequest<'_>) -> HandlerResult<ReadResponse<
         return Err(NtStatus::ACCESS_DENIED);
     }
     if let Some(stream) = disk.stream() {
-        return read_stream(disk, &stream, req);
+        return read_stream(disk, &stream, req).map(ReadOutput::Response);
     }
     open.share.locks().check_io(
         disk.key(),
@@ -62,14 +89,19 @@ pub fn handle(cx: &TreeCx, req: &ReadRequest<'_>) -> HandlerResult<ReadResponse<
         u64::from(req.length),
         false,
     )?;
-    let data = crate::disk::file::read_at(disk.file(), req.offset, req.length as usize)
-        .map_err(io_status)?;
+    // Zeroed memory of this size comes from fresh pages, not a memset.
+    let mut room_buf = BytesMut::zeroed(room.saturating_add(req.length as usize));
+    let mut data = room_buf.split_off(room);
+    room_buf.clear();
+    let n =
+        crate::disk::file::read_at_into(disk.file(), req.offset, &mut data).map_err(io_status)?;
+    data.truncate(n);
     if (data.is_empty() && req.length > 0) || data.len() < req.minimum_count as usize {
         return Err(NtStatus::END_OF_FILE);
     }
-    Ok(Reply::ok(ReadResponse {
-        data_remaining: 0,
-        data: Cow::Owned(data),
+    Ok(ReadOutput::Payload(ReadPayload {
+        room: room_buf,
+        data,
     }))
 }
 
@@ -90,4 +122,16 @@ fn read_stream(
         data_remaining: 0,
         data: Cow::Owned(data),
     }))
+}
+
+/// [`handle_into`] with the data in the response body (a copy): for callers that do not send
+/// the result themselves.
+pub fn handle(cx: &TreeCx, req: &ReadRequest<'_>) -> HandlerResult<ReadResponse<'static>> {
+    match handle_into(cx, req, 0)? {
+        ReadOutput::Response(reply) => Ok(reply),
+        ReadOutput::Payload(p) => Ok(Reply::ok(ReadResponse {
+            data_remaining: 0,
+            data: Cow::Owned(p.data.to_vec()),
+        })),
+    }
 }
