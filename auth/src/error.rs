@@ -71,8 +71,9 @@ pub enum AuthError {
         /// msg-type received.
         msg_type: i32,
     },
-    /// The ticket's enctype is disabled by configuration (RC4 without `allow_rc4`) or unknown.
-    #[error("ticket for {spn} uses {} ({enctype}), which this server does not accept; set the account's supported enctypes to AES (msDS-SupportedEncryptionTypes / kadmin -e aes256-cts-hmac-sha1-96) or enable RC4 in the config", enctype_name(*enctype))]
+    /// The ticket's enctype is disabled by configuration (RC4 without `allow_rc4`, an enctype
+    /// left out of `enctypes`) or unknown.
+    #[error("{}", enctype_refusal(spn, *enctype))]
     EnctypeNotAllowed {
         /// Ticket SPN.
         spn: String,
@@ -135,7 +136,10 @@ pub enum AuthError {
     },
     /// The authenticator time is too far from ours.
     #[error(
-        "clock skew too great: client {client} is {offset_secs} s off this server (limit {max_skew_secs} s); synchronise both clocks with NTP"
+        "clock skew too great: client {client} clock is {} {} this server (limit {}); synchronise both clocks with NTP",
+        duration_text(offset_secs.unsigned_abs()),
+        if *offset_secs >= 0 { "ahead of" } else { "behind" },
+        duration_text(*max_skew_secs)
     )]
     Skew {
         /// Client principal.
@@ -263,6 +267,31 @@ pub enum AuthError {
     /// Local failure (random source, encoder).
     #[error("internal error: {0}; this is a server bug or an OS failure")]
     Internal(String),
+}
+
+/// "7m12s (432 s)": minutes for people, seconds for scripts.
+fn duration_text(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs} s")
+    } else {
+        format!("{}m{:02}s ({secs} s)", secs / 60, secs % 60)
+    }
+}
+
+/// The log line for a refused enctype: RC4 says which switch turns it on, DES that it never is.
+fn enctype_refusal(spn: &str, enctype: i32) -> String {
+    let name = enctype_name(enctype);
+    match enctype {
+        23 | 24 => format!(
+            "RC4 ticket refused: allow_rc4 is off (ticket for {spn} uses {name} ({enctype})); give the account AES keys (msDS-SupportedEncryptionTypes / kadmin -e aes256-cts-hmac-sha1-96) or set allow_rc4 = true"
+        ),
+        1..=3 => format!(
+            "DES ticket refused: {name} ({enctype}) is never accepted (ticket for {spn}); give the account AES keys"
+        ),
+        _ => format!(
+            "ticket for {spn} uses {name} ({enctype}), which this server does not accept; add it to `enctypes` in the config or give the account a key of an accepted enctype (kadmin -e aes256-cts-hmac-sha1-96)"
+        ),
+    }
 }
 
 impl AuthError {

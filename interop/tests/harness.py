@@ -167,6 +167,29 @@ class Realm:
         return int(m.group(1))
 
 
+def ensure_hosts(entries: dict[str, str]) -> None:
+    """Add `ADDR NAME` lines to /etc/hosts for extra test names (idempotent, like realm.sh)."""
+    with open("/etc/hosts", encoding="utf-8") as f:
+        present = {tuple(line.split()[:2]) for line in f if line.strip() and not line.startswith("#")}
+    missing = [(addr, name) for name, addr in entries.items() if (addr, name) not in present]
+    if missing:
+        with open("/etc/hosts", "a", encoding="utf-8") as f:
+            for addr, name in missing:
+                f.write(f"{addr} {name}\n")
+
+
+def kadmin(realm: "Realm", query: str, check: bool = True) -> str:
+    """Run one kadmin.local query against the test realm's database; returns its output."""
+    env = dict(os.environ, KRB5_CONFIG=str(realm.dir / "krb5.conf"),
+               KRB5_KDC_PROFILE=str(realm.dir / "kdc.conf"))
+    res = subprocess.run(["kadmin.local", "-r", REALM, "-q", query], env=env,
+                         capture_output=True, text=True, timeout=60)
+    out = res.stdout + res.stderr
+    if check and (res.returncode != 0 or re.search(r"^kadmin\.local: .*(error|failed|not found)|while ", out, re.M | re.I)):
+        pytest.fail(f"kadmin.local {query!r} failed:\n{out}", pytrace=False)
+    return out
+
+
 class Server:
     """The server under test as a background process with a log file we can search."""
 

@@ -28,6 +28,60 @@ pub enum Command {
         /// NTLM user name (optionally `user@REALM`: the session's principal).
         user: String,
     },
+    /// Inspect the keytab: `list` its entries, `check` it against the names the server answers to.
+    #[command(subcommand)]
+    Keytab(KeytabCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the live sessions from the server's status file.
+    Sessions(SessionsArgs),
+}
+
+/// `rsmbd keytab ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeytabCommand {
+    /// One line per entry: principal, kvno, enctype, timestamp.
+    List {
+        /// Keytab file (default: the config's `keytab`).
+        #[arg(long)]
+        keytab: Option<PathBuf>,
+        /// TOML configuration file naming the keytab.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// For every name the server answers to, is there a usable cifs/<name> key? Exit status 1
+    /// on any warning.
+    Check {
+        /// Where the listen addresses' names are looked up.
+        #[arg(long, default_value = "/etc/hosts")]
+        hosts_file: PathBuf,
+        /// The server's configuration (same flags as `serve`).
+        #[command(flatten)]
+        serve: Box<ServeArgs>,
+    },
+}
+
+/// `rsmbd config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate every key, the shares' directories and the keytab; print the effective
+    /// configuration. Exit status 1 on an error.
+    Check(ServeArgs),
+}
+
+/// `rsmbd sessions`.
+#[derive(Debug, clap::Args)]
+pub struct SessionsArgs {
+    /// The status file (default: the config's `status_file`).
+    #[arg(long)]
+    pub status_file: Option<PathBuf>,
+    /// TOML configuration file naming the status file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print the raw JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `rsmbd serve`: each flag overrides the config key of the same name.
@@ -76,6 +130,15 @@ pub struct ServeArgs {
     /// NTLMv2 password file for listeners with `ntlm = true`.
     #[arg(long)]
     pub ntlm_users: Option<PathBuf>,
+    /// Accept rc4-hmac (23) Kerberos tickets (off by default).
+    #[arg(long)]
+    pub allow_rc4: bool,
+    /// Accepted Kerberos enctypes, comma-separated MIT names (default: the four AES ones).
+    #[arg(long, value_delimiter = ',')]
+    pub enctypes: Option<Vec<String>>,
+    /// Write the live sessions to FILE as JSON (read by `rsmbd sessions`).
+    #[arg(long)]
+    pub status_file: Option<PathBuf>,
     /// The `[limits]` keys that are worth a flag.
     #[command(flatten)]
     pub limits: LimitFlags,
@@ -176,9 +239,25 @@ impl ServeArgs {
             config.key_log = Some(k);
         }
         self.limits.apply(&mut config.limits);
+        if self.allow_rc4 {
+            config.allow_rc4 = true;
+        }
+        if let Some(e) = self.enctypes {
+            config.enctypes = e;
+        }
+        if let Some(f) = self.status_file {
+            config.status_file = Some(f);
+        }
         config.validate()?;
         Ok(config)
     }
+}
+
+/// Reads a TOML config file (without flags on top, without validating).
+pub fn read_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+    Config::from_toml(&text)
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use rsmbd_auth::AcceptorConfig;
+use rsmbd_auth::crypto::Enctype;
 use rsmbd_protocol::messages::negotiate::Dialect;
 use serde::Deserialize;
 
@@ -78,6 +80,19 @@ pub struct Config {
     /// server completes it (MS-SMB2 3.3.2.1/3.3.2.5; Windows waits 35 s), in milliseconds.
     #[serde(default = "default_oplock_break_timeout")]
     pub oplock_break_timeout_ms: u64,
+    /// Accept rc4-hmac (23) tickets even when `enctypes` does not list it (R5: off).
+    #[serde(default)]
+    pub allow_rc4: bool,
+    /// Kerberos enctypes accepted for tickets and session keys, by MIT name
+    /// (`aes256-cts-hmac-sha384-192`, ...). Default: the four AES enctypes (17, 18, 19, 20).
+    #[serde(default = "default_enctypes")]
+    pub enctypes: Vec<String>,
+    /// Re-read the keytab when its file changes, checked every this many seconds (0: only on
+    /// SIGHUP).
+    #[serde(default = "default_keytab_poll")]
+    pub keytab_poll_secs: u64,
+    /// Write the live sessions here as JSON (read by `rsmbd sessions`).
+    pub status_file: Option<PathBuf>,
     /// Shares.
     #[serde(default, rename = "share")]
     pub shares: Vec<ShareSection>,
@@ -194,6 +209,15 @@ fn default_max_credits() -> u16 {
 fn default_oplock_break_timeout() -> u64 {
     35_000
 }
+fn default_enctypes() -> Vec<String> {
+    AcceptorConfig::DEFAULT_ENCTYPES
+        .iter()
+        .map(|e| e.name().to_string())
+        .collect()
+}
+fn default_keytab_poll() -> u64 {
+    5
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -216,6 +240,10 @@ impl Default for Config {
             key_log: None,
             limits: Limits::default(),
             oplock_break_timeout_ms: default_oplock_break_timeout(),
+            allow_rc4: false,
+            enctypes: default_enctypes(),
+            keytab_poll_secs: default_keytab_poll(),
+            status_file: None,
             shares: Vec::new(),
         }
     }
@@ -295,6 +323,7 @@ impl Config {
         self.encrypt_policy()?;
         self.ciphers()?;
         self.signing_algorithms()?;
+        self.kerberos_enctypes()?;
         let mut seen = std::collections::HashSet::new();
         for s in &self.shares {
             if s.name.is_empty() || s.name.contains(['\\', '/', ':']) {
@@ -361,6 +390,26 @@ impl Config {
         Ok(out)
     }
 
+    /// The `enctypes` key, parsed (at least one, no duplicates; `allow_rc4` adds rc4-hmac).
+    /// MIT's names and aliases (`aes256-sha2`, `arcfour-hmac`) and numbers are accepted.
+    pub fn kerberos_enctypes(&self) -> anyhow::Result<Vec<Enctype>> {
+        let mut out = Vec::new();
+        for name in &self.enctypes {
+            let e = parse_enctype(name)?;
+            if out.contains(&e) {
+                bail!("enctypes: {name:?} listed twice");
+            }
+            out.push(e);
+        }
+        if out.is_empty() {
+            bail!("enctypes: list at least one enctype (e.g. aes256-cts-hmac-sha1-96)");
+        }
+        if self.allow_rc4 && !out.contains(&Enctype::Rc4Hmac) {
+            out.push(Enctype::Rc4Hmac);
+        }
+        Ok(out)
+    }
+
     /// The lowest dialect offered.
     pub fn min_dialect(&self) -> anyhow::Result<Dialect> {
         parse_dialect(&self.min_dialect)
@@ -384,6 +433,25 @@ pub fn parse_dialect(s: &str) -> anyhow::Result<Dialect> {
         "3.1.1" | "3.11" | "SMB3_11" => Dialect::SMB3_1_1,
         other => bail!("unknown dialect {other:?} (use 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)"),
     })
+}
+
+/// An enctype by MIT name, alias or number. DES and 3DES are refused outright: they are
+/// broken, and rsmbd does not implement them.
+pub fn parse_enctype(s: &str) -> anyhow::Result<Enctype> {
+    let n: i32 = match s.trim().to_ascii_lowercase().as_str() {
+        "aes128-cts-hmac-sha1-96" | "aes128-cts" | "aes128-sha1" | "17" => 17,
+        "aes256-cts-hmac-sha1-96" | "aes256-cts" | "aes256-sha1" | "18" => 18,
+        "aes128-cts-hmac-sha256-128" | "aes128-sha2" | "19" => 19,
+        "aes256-cts-hmac-sha384-192" | "aes256-sha2" | "20" => 20,
+        "rc4-hmac" | "arcfour-hmac" | "arcfour-hmac-md5" | "23" => 23,
+        d if d.starts_with("des") || d == "1" || d == "3" || d == "16" => {
+            bail!("enctypes: {s:?} is DES/3DES, which rsmbd never accepts; use AES")
+        }
+        other => bail!(
+            "enctypes: unknown enctype {other:?} (aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192, aes128-cts-hmac-sha256-128, rc4-hmac)"
+        ),
+    };
+    Enctype::from_i32(n).with_context(|| format!("enctypes: {s:?} is not implemented"))
 }
 
 /// `NAME=PATH` from `--share`.
@@ -427,6 +495,23 @@ mod tests {
         assert_eq!(
             c.shares[0].valid_users.as_deref(),
             Some(&["alice@EXAMPLE.TEST".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn enctypes_default_to_aes_and_rc4_needs_a_switch() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.kerberos_enctypes().unwrap(),
+            AcceptorConfig::DEFAULT_ENCTYPES.to_vec()
+        );
+        c.allow_rc4 = true;
+        assert!(c.kerberos_enctypes().unwrap().contains(&Enctype::Rc4Hmac));
+        let c = Config::from_toml(r#"enctypes = ["aes256-cts-hmac-sha384-192", "arcfour-hmac"]"#)
+            .unwrap();
+        assert_eq!(
+            c.kerberos_enctypes().unwrap(),
+            vec![Enctype::Aes256CtsHmacSha384192, Enctype::Rc4Hmac]
         );
     }
 
@@ -485,6 +570,11 @@ mod tests {
         c.max_io_size = 1000;
         assert!(c.validate().is_err());
         assert!(parse_share_flag("nopath").is_err());
+        c.max_io_size = 65536;
+        c.enctypes = vec!["des-cbc-crc".into()];
+        assert!(c.validate().unwrap_err().to_string().contains("DES"));
+        c.enctypes = vec!["aes256-sha1".into(), "18".into()];
+        assert!(c.validate().unwrap_err().to_string().contains("twice"));
         assert!(parse_dialect("SMB1").is_err());
     }
 }

@@ -4,12 +4,16 @@
 //! listeners, and the connection engine ([`engine::Connection`]), which is written so tests can
 //! drive it with bytes, without sockets.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod engine;
+pub mod keytab_check;
+pub mod keytab_reload;
 pub mod limits;
 pub mod listener;
 pub mod ntlm_users;
 pub mod shutdown;
 pub mod startup;
+pub mod status;

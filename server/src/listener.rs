@@ -4,7 +4,7 @@
 //! unauthenticated connection makes room (see [`crate::limits::admission`]); a connection that
 //! cannot be admitted is accepted and closed at once, so it never waits in the kernel backlog.
 //! On shutdown the accept loops stop (the listening sockets close) and the connections drain
-//! within the grace time.
+//! within the grace time. Beside them run the keytab watcher and the status-file writer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,8 +58,24 @@ pub async fn run(ctx: Arc<ServerContext>) -> anyhow::Result<()> {
         .into_iter()
         .zip(sections.into_iter().map(Arc::new))
         .collect();
+    let mut helpers = Vec::new();
+    if let Some(path) = ctx.config.keytab.clone() {
+        let poll = std::time::Duration::from_secs(ctx.config.keytab_poll_secs);
+        helpers.push(tokio::spawn(crate::keytab_reload::watch(
+            ctx.clone(),
+            path,
+            poll,
+        )));
+    }
+    if let Some(path) = ctx.config.status_file.clone() {
+        let c = ctx.clone();
+        helpers.push(tokio::spawn(async move { c.status.write_loop(path).await }));
+    }
     let report = serve_listeners_until(ctx.clone(), with, stop).await;
     watcher.abort();
+    for h in helpers {
+        h.abort();
+    }
     shutdown::sync_shares(&ctx.registry);
     tracing::info!(target: "rsmbd", "{report}");
     Ok(())

@@ -29,5 +29,15 @@ fn main() -> anyhow::Result<()> {
             result
         }
         Command::NtlmHash { user } => rsmbd::ntlm_users::hash_command(&user),
+        Command::Keytab(cmd) => exit(rsmbd::admin::keytab(cmd, &mut std::io::stdout())?),
+        Command::Config(cmd) => exit(rsmbd::admin::config(cmd, &mut std::io::stdout())?),
+        Command::Sessions(args) => exit(rsmbd::admin::sessions(args, &mut std::io::stdout())?),
     }
+}
+
+/// Ends the process with an admin command's status (after flushing what it printed).
+fn exit(code: i32) -> anyhow::Result<()> {
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    std::process::exit(code)
 }

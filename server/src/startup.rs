@@ -2,6 +2,7 @@
 //! share roots, and report what was loaded so a misconfiguration shows up at start, not at the
 //! first refused logon.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,18 +13,30 @@ use rsmbd_share::registry::{ShareConfig, ShareKind, ShareRegistry};
 use crate::config::Config;
 use crate::engine::context::ServerContext;
 
+/// Reads and parses a keytab file; the error names the file and the fix.
+pub fn load_keytab(path: &Path) -> anyhow::Result<Keytab> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read keytab {}", path.display()))?;
+    Keytab::parse(&bytes).map_err(|e| anyhow::anyhow!("keytab {}: {e}", path.display()))
+}
+
+/// The acceptor policy the config asks for, around `keytab`.
+pub fn acceptor_config(config: &Config, keytab: Arc<Keytab>) -> anyhow::Result<AcceptorConfig> {
+    let mut acceptor = AcceptorConfig::new(keytab);
+    acceptor.max_skew = Duration::from_secs(config.max_skew_secs);
+    acceptor.allow_rc4 = config.allow_rc4;
+    acceptor.enctypes = config.kerberos_enctypes()?;
+    Ok(acceptor)
+}
+
 /// Loads everything the config names.
 pub fn build_context(config: Config) -> anyhow::Result<ServerContext> {
     let keytab_path = config.keytab.clone().context("no keytab configured")?;
-    let bytes = std::fs::read(&keytab_path)
-        .with_context(|| format!("cannot read keytab {}", keytab_path.display()))?;
-    let keytab = Keytab::parse(&bytes)
-        .map_err(|e| anyhow::anyhow!("keytab {}: {e}", keytab_path.display()))?;
+    let keytab = load_keytab(&keytab_path)?;
     for line in keytab.summary() {
         tracing::info!(target: "rsmbd", "keytab {}: {line}", keytab_path.display());
     }
-    let mut acceptor = AcceptorConfig::new(Arc::new(keytab));
-    acceptor.max_skew = Duration::from_secs(config.max_skew_secs);
+    let mut acceptor = acceptor_config(&config, Arc::new(keytab))?;
     if let Some(path) = &config.ntlm_users {
         let users = crate::ntlm_users::load(path)?;
         tracing::info!(target: "rsmbd", "ntlm_users {}: {} users", path.display(), users.len());

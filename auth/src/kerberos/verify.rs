@@ -92,7 +92,7 @@ fn principal(name: &PrincipalName, realm: &Realm) -> String {
 
 /// An enctype we implement and the configuration allows.
 fn allowed(cfg: &AcceptorConfig, n: i32) -> Option<Enctype> {
-    Enctype::from_i32(n).filter(|e| cfg.allow_rc4 || *e != Enctype::Rc4Hmac)
+    cfg.accepts(n)
 }
 
 /// Wipe a decoded key's bytes (rasn holds them in a `Bytes`, which has no zeroize-on-drop).

@@ -1,8 +1,8 @@
 //! What every connection shares: the validated configuration, the share registry, the Kerberos
 //! acceptor's keytab and replay cache, and the stable ServerGuid.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use rsmbd_auth::{AcceptorConfig, ReplayCache};
 use rsmbd_protocol::messages::negotiate::Dialect;
@@ -20,8 +20,11 @@ pub struct ServerContext {
     pub config: Config,
     /// Shares by name (IPC$ included).
     pub registry: Arc<ShareRegistry>,
-    /// The keytab and acceptor policy.
-    pub acceptor: Arc<AcceptorConfig>,
+    /// The keytab and acceptor policy; swapped whole when the keytab is reloaded
+    /// (`keytab_reload`). Read through [`Self::acceptor`].
+    acceptor: RwLock<Arc<AcceptorConfig>>,
+    /// Live sessions, for `status_file` / `rsmbd sessions`.
+    pub status: crate::status::StatusBoard,
     /// Authenticators seen within the skew window (RFC 4120 3.2.3), across all connections.
     pub replay: Arc<ReplayCache>,
     /// ServerGuid: stable across restarts and identical on every interface (field-research R17).
@@ -75,7 +78,8 @@ impl ServerContext {
         Ok(Self {
             config,
             registry,
-            acceptor,
+            acceptor: RwLock::new(acceptor),
+            status: crate::status::StatusBoard::default(),
             replay: Arc::new(ReplayCache::default()),
             server_guid,
             min_dialect,
@@ -88,6 +92,23 @@ impl ServerContext {
             key_log,
             next_session: AtomicU64::new(first),
         })
+    }
+
+    /// The current keytab and acceptor policy (a snapshot: a new exchange keeps the one it
+    /// started with even if the keytab is reloaded meanwhile).
+    pub fn acceptor(&self) -> Arc<AcceptorConfig> {
+        match self.acceptor.read() {
+            Ok(a) => a.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Installs a new keytab/policy (the lock is held for one pointer store, never across I/O).
+    pub fn set_acceptor(&self, acceptor: Arc<AcceptorConfig>) {
+        match self.acceptor.write() {
+            Ok(mut a) => *a = acceptor,
+            Err(poisoned) => *poisoned.into_inner() = acceptor,
+        }
     }
 
     /// A fresh, never-zero SessionId.

@@ -184,6 +184,7 @@ pub fn dispatch(
                 conn.logged_off = v.crypto.map(|c| (session_id, c));
             }
             conn.pending.forget_session(session_id);
+            conn.ctx.status.ended(session_id);
             tracing::info!(target: "rsmbd::session", "logoff client={} session_id={session_id:#x} principal={}", conn.peer, session.identity().principal);
             return Ok(finish(
                 Ok((NtStatus::SUCCESS, Response::Logoff(Default::default()))),
@@ -216,7 +217,12 @@ pub fn dispatch(
                 Ok(Reply {
                     status,
                     body: (id, body),
-                }) => finish(Ok((status, Response::TreeConnect(body))), Some(id), None),
+                }) => {
+                    if let Some((host, _)) = handlers::tree_connect::split_unc(&req.path) {
+                        conn.ctx.status.tree_connected(session_id, host);
+                    }
+                    finish(Ok((status, Response::TreeConnect(body))), Some(id), None)
+                }
                 Err(status) => {
                     note_share_limit(conn, &request, status);
                     finish(Err(status), None, None)

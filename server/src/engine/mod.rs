@@ -478,9 +478,10 @@ impl Connection {
     /// Connection lost: every session's opens are closed (delete-on-close runs).
     pub fn close(&mut self) {
         drop(self.pending.take_all());
-        for (_, state) in self.sessions.drain() {
+        for (id, state) in self.sessions.drain() {
             if let SessionState::Valid(v) = state {
                 v.share.close_all();
+                self.ctx.status.ended(id);
             }
         }
     }

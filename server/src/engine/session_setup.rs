@@ -153,7 +153,7 @@ pub fn handle(
     // Find or create the session (3.3.5.5.1 new, 3.3.5.5.2 existing).
     let session_id = if input.session_id == 0 {
         let id = ctx.allocate_session_id();
-        let mut acceptor = Acceptor::new(ctx.acceptor.clone(), ctx.replay.clone());
+        let mut acceptor = Acceptor::new(ctx.acceptor(), ctx.replay.clone());
         if input.listener.ntlm {
             let dns = negotiated
                 .netname
@@ -230,7 +230,15 @@ pub fn handle(
             if session.mechanism == Mechanism::Ntlm {
                 ntlm_warning(peer, negotiated, input.listener);
             }
-            let valid = establish(ctx, negotiated, session_id, &session, &preauth, req, peer);
+            let valid = establish(
+                ctx,
+                negotiated,
+                session_id,
+                &session,
+                &preauth,
+                req,
+                (peer, Some(input.listener.address)),
+            );
             let session_flags = if valid.encrypt_data {
                 SessionFlags::ENCRYPT_DATA
             } else {
@@ -261,7 +269,7 @@ fn establish(
     auth: &Authenticated,
     preauth: &PreauthHash,
     req: &SessionSetupRequest<'_>,
-    peer: SocketAddr,
+    (peer, listener): (SocketAddr, Option<SocketAddr>),
 ) -> ValidSession {
     let key_dialect = match negotiated.dialect {
         Dialect::SMB3_1_1 => KeyDialect::Smb311,
@@ -316,6 +324,10 @@ fn establish(
         Mechanism::Kerberos { oid } => format!("kerberos oid={oid}"),
         Mechanism::Ntlm => "NTLMv2".to_string(),
     };
+    let mech_name = match &auth.mechanism {
+        Mechanism::Kerberos { .. } => "kerberos",
+        Mechanism::Ntlm => "ntlm",
+    };
     // NTLM has no ticket: no enctypes, no kvno (its spn is the client's MsvAvTargetName).
     let (enctype, session_enctype, kvno) = match auth.mechanism {
         Mechanism::Ntlm => ("-", "-", "-".to_string()),
@@ -325,8 +337,10 @@ fn establish(
             auth.kvno.to_string(),
         ),
     };
+    let listener_text = listener.map_or_else(|| "-".to_string(), |l| l.to_string());
+    let ticket_end = crate::status::unix(auth.ticket_end);
     let audit = format!(
-        "client={peer} principal={} mech={mech} enctype={enctype} session_enctype={session_enctype} spn={} kvno={kvno}{} dialect={} signing={} signing_required={} cipher={} encrypt_data={encrypt_data} netname={}",
+        "client={peer} listener={listener_text} principal={} mech={mech} enctype={enctype} session_enctype={session_enctype} spn={} kvno={kvno}{} dialect={} signing={} signing_required={} cipher={} encrypt_data={encrypt_data} netname={} ticket_end={} pac={}",
         auth.principal,
         auth.spn,
         if auth.kvno_fallback {
@@ -339,6 +353,27 @@ fn establish(
         signing_required,
         cipher.map_or("-", |c| c.name()),
         negotiated.netname.as_deref().unwrap_or("-"),
+        crate::status::fmt_utc(ticket_end),
+        if auth.pac.is_some() { "yes" } else { "no" },
+    );
+    ctx.status.started(
+        session_id,
+        crate::status::SessionRecord {
+            session_id: format!("{session_id:#x}"),
+            client: peer.to_string(),
+            listener: listener_text,
+            netname: negotiated.netname.clone().unwrap_or_else(|| "-".into()),
+            tree_host: None,
+            mechanism: mech_name.to_string(),
+            enctype: enctype.to_string(),
+            session_enctype: session_enctype.to_string(),
+            spn: auth.spn.clone(),
+            kvno: auth.kvno,
+            principal: auth.principal.clone(),
+            dialect: dialect_name(negotiated.dialect).to_string(),
+            start: crate::status::unix_now(),
+            ticket_end,
+        },
     );
     tracing::info!(target: "rsmbd::session", "session established session_id={session_id:#x} {audit}");
     let share = Arc::new(Session::with_limits(
