@@ -150,8 +150,12 @@ def field(realm, run_dir, server):
     realm.passwords[UTF8_USER] = pw
     main = FieldServer(run_dir, binary, realm, "field-main",
                        [f"{ADDR_A}:445", f"{ADDR_B}:445"], keytab)
-    rc4 = FieldServer(run_dir, binary, realm, "field-rc4", [f"{ADDR_A}:{RC4_PORT}"], keytab,
-                      extra="allow_rc4 = true\nkeytab_poll_secs = 0\n")
+    try:
+        rc4 = FieldServer(run_dir, binary, realm, "field-rc4", [f"{ADDR_A}:{RC4_PORT}"], keytab,
+                          extra="allow_rc4 = true\n")
+    except BaseException:
+        main.stop()
+        raise
     yield {"main": main, "rc4": rc4, "keytab": keytab, "dir": d}
     main.stop()
     rc4.stop()
