@@ -165,7 +165,10 @@ impl FileState {
     fn others(&self, except: Option<LeaseId>) -> Vec<Held> {
         self.holders
             .iter()
-            .filter(|h| !h.stat_open && (h.lease.is_none() || h.lease != except))
+            // A plain attribute-only open caches nothing and is not in the way; one under a
+            // lease counts through its lease.
+            .filter(|h| !(h.stat_open && h.lease.is_none()))
+            .filter(|h| h.lease.is_none() || h.lease != except)
             .map(|h| match h.lease {
                 Some(id) => Held::Lease(
                     self.leases

@@ -35,12 +35,18 @@ impl OpenIntent {
     /// An open that only reads or writes attributes (Samba's "stat open"): it does not
     /// touch data, so no cached data needs flushing.
     pub fn is_stat_open(&self) -> bool {
+        self.access & !(FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE) == 0
+    }
+
+    /// The lease notion of a stat open also admits READ_CONTROL (smbtorture
+    /// smb2.lease.statopen4 says yes where smb2.oplock.statopen1 says no).
+    pub fn is_lease_stat_open(&self) -> bool {
         is_stat_access(self.access)
     }
 }
 
 /// Attributes, security descriptor and SYNCHRONIZE only: an open that caches nothing and that
-/// no cache needs to make room for (smbtorture smb2.lease.statopen4 lists READ_CONTROL).
+/// no lease needs to make room for.
 pub fn is_stat_access(access: u32) -> bool {
     access & !(FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE | READ_CONTROL) == 0
 }
@@ -74,7 +80,7 @@ pub fn lease_break_to(state: u32, intent: &OpenIntent) -> u32 {
         return state & !H;
     }
     let mut new = state;
-    if !intent.is_stat_open() {
+    if !intent.is_lease_stat_open() {
         new &= !W;
         if intent.truncates {
             new &= !R;
@@ -83,9 +89,10 @@ pub fn lease_break_to(state: u32, intent: &OpenIntent) -> u32 {
     new
 }
 
-/// The state a lease holding `state` breaks to when another open writes: read caching goes.
+/// The state a lease holding `state` breaks to when another open writes or locks: nothing
+/// (RH breaks to NONE with an acknowledgment, as smbtorture smb2.lease.lock1 expects).
 pub fn lease_break_on_write(state: u32) -> u32 {
-    state & !R
+    if state & R != 0 { 0 } else { state }
 }
 
 /// A break from a state that caches writes or handles needs the client's acknowledgment
@@ -165,16 +172,18 @@ pub fn grant_lease(requested: u32, others: &[Held]) -> u32 {
     s
 }
 
-/// An open under a held lease asks for `requested`: the lease grows to it only while it has the
-/// file to itself and the new state contains the old one (R to RH, RH to RWH; never RH to RW,
-/// never down), as Windows does.
+/// An open under a held lease asks for `requested`: the lease grows to it only if the whole
+/// state can be granted next to the other opens and contains the old one (R to RH, RH to RWH;
+/// never RH to RW, never down), as Windows does.
 pub fn upgrade_lease(current: u32, requested: u32, others: &[Held]) -> u32 {
     if current == 0 {
         // A lease broken to nothing caches nothing: this is a fresh grant (nobreakself).
         return grant_lease(requested, others);
     }
     let want = normalize_lease(requested);
-    if others.is_empty() && want & current == current {
+    // All of it or nothing: RHW next to another lease (W not grantable) keeps R, RH gets RH
+    // (smbtorture smb2.lease.upgrade3).
+    if grant_lease(want, others) == want && want & current == current {
         want
     } else {
         current
@@ -247,7 +256,7 @@ mod tests {
         }
         assert!(lease_break_needs_ack(R | H));
         assert!(!lease_break_needs_ack(R));
-        assert_eq!(lease_break_on_write(R | H), H);
+        assert_eq!(lease_break_on_write(R | H), 0);
     }
 
     #[test]
@@ -271,6 +280,7 @@ mod tests {
         assert_eq!(upgrade_lease(R | H, R | W, &[]), R | H);
         assert_eq!(upgrade_lease(R, 7, &[]), 7);
         assert_eq!(upgrade_lease(R, 7, &[Held::Lease(R)]), R);
+        assert_eq!(upgrade_lease(R, R | H, &[Held::Lease(R)]), R | H);
         assert_eq!(upgrade_lease(7, R, &[]), 7);
         assert_eq!(
             upgrade_lease(0, R, &[Held::Lease(R)]),

@@ -181,7 +181,7 @@ fn leases_share_a_key_break_other_keys_and_ack() {
     let notes = a.drain();
     assert!(matches!(
         notes.as_slice(),
-        [BreakNotice::Lease { lease_key, current: RH, new: LeaseState::HANDLE_CACHING, .. }]
+        [BreakNotice::Lease { lease_key, current: RH, new: 0, ack_required: true, .. }]
             if *lease_key == [0xAA; 16]
     ));
     // Closing every open of a lease forgets it.
