@@ -85,7 +85,8 @@ pub fn hosts_names(hosts: &str, addr: IpAddr) -> Vec<String> {
     out
 }
 
-/// Every name the server answers to: `server_name` when it is a DNS name, and the hosts-file
+/// Every name the server answers to: `server_name` when it is a DNS name, each `[[listener]]`'s
+/// `names`, and the hosts-file
 /// names of each listen address (for a wildcard address, the host's own name and its aliases).
 /// Names without a dot are reported separately: clients dialling them ask for an SPN that
 /// depends on their resolver.
@@ -112,7 +113,13 @@ pub fn served_names(
         }
     };
     add(&config.server_name, "server_name".into(), &mut names);
-    for l in &config.listen {
+    let listeners = config.listeners();
+    for l in &listeners {
+        for n in &l.names {
+            add(n, format!("[[listener]] {} names", l.address), &mut names);
+        }
+    }
+    for l in listeners.iter().map(|l| l.address) {
         let ip = l.ip();
         if ip.is_unspecified() {
             if let Some(h) = hostname {
@@ -374,6 +381,13 @@ keytab = "/k""#,
         let (names, _) = served_names(&c, "10.0.0.1 box.example.test box\n", Some("box"));
         let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["nas.example.test", "box.example.test"]);
+        let c = Config::from_toml(
+            "keytab = \"/k\"\n[[listener]]\naddress = \"192.0.2.7:445\"\nnames = [\"data2.example.test\"]",
+        )
+        .unwrap();
+        let (names, _) = served_names(&c, "", None);
+        assert_eq!(names[0].name, "data2.example.test");
+        assert!(names[0].source.contains("[[listener]]"));
     }
 
     #[test]
