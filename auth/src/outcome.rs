@@ -100,9 +100,13 @@ pub struct Authenticated {
     pub session_enctype: i32,
     /// The session key.
     pub session_key: SessionKey,
-    /// Raw PAC bytes, if the ticket had one whose server signature did not fail (never required;
-    /// contents not parsed yet).
+    /// Raw PAC bytes, if the ticket had one whose server signature did not fail (never required).
     pub pac: Option<Vec<u8>>,
+    /// The PAC's logon information (MS-PAC 2.5): user and group SIDs. `None` without a PAC,
+    /// with a minimal PAC (MIT ≥ 1.20) or when it did not decode (see `pac_error`).
+    pub logon_info: Option<crate::kerberos::pac_logon::LogonInfo>,
+    /// Why the PAC's logon information could not be read: log it; the logon still succeeds (R8).
+    pub pac_error: Option<String>,
     /// MS-PAC §2.8.1 server signature: `Some(true)` verified with the service key, `Some(false)`
     /// failed (the PAC was then dropped: log it), `None` no PAC or no checkable signature.
     pub pac_server_signature: Option<bool>,

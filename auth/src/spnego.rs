@@ -164,7 +164,15 @@ fn ap_req_bytes(token: &[u8]) -> Result<&[u8], AuthError> {
 }
 
 fn authenticated(acc: &Accepted, oid: &'static str) -> Authenticated {
+    // The PAC informs, never decides (R8): an undecodable one is reported, not fatal.
+    let (logon_info, pac_error) = match acc.pac.as_deref().map(crate::kerberos::pac::logon_info) {
+        None | Some(Ok(None)) => (None, None),
+        Some(Ok(Some(info))) => (Some(info), None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+    };
     Authenticated {
+        logon_info,
+        pac_error,
         principal: acc.client.clone(),
         mechanism: Mechanism::Kerberos { oid },
         spn: acc.spn.clone(),

@@ -4,6 +4,7 @@
 pub mod keys;
 pub mod mic;
 pub mod pac;
+pub mod pac_logon;
 pub mod replay;
 pub mod reply;
 pub mod verify;
