@@ -202,6 +202,8 @@ fn authenticated_ntlm(acc: &NtlmAccepted, now: SystemTime) -> Authenticated {
         session_enctype: 0,
         session_key: SessionKey::new(&acc.session_key[..]),
         pac: None,
+        logon_info: None,
+        pac_error: None,
         pac_server_signature: None,
         ticket_end: now.checked_add(NO_END).unwrap_or(now),
     }

@@ -96,6 +96,15 @@ pub struct Config {
     /// Shares.
     #[serde(default, rename = "share")]
     pub shares: Vec<ShareSection>,
+    /// Realms whose principals may log on (exact); empty admits every realm.
+    #[serde(default)]
+    pub realms: Vec<String>,
+    /// Principal or realm to local user mappings (see [`crate::identity`]).
+    #[serde(default, rename = "identity")]
+    pub identities: Vec<crate::identity::IdentityRule>,
+    /// Named groups of principals, for `valid_users = ["@name"]`.
+    #[serde(default, rename = "group")]
+    pub groups: Vec<crate::identity::GroupSection>,
 }
 
 /// One `[[listener]]`: an address and what clients arriving on it may do.
@@ -160,7 +169,8 @@ pub struct ShareSection {
     /// Refuse writes.
     #[serde(default)]
     pub read_only: bool,
-    /// Principals allowed to connect (`user@REALM`); absent = any authenticated principal.
+    /// Who may connect: principals (`user@REALM`, exact), `@group` ([[group]]) or SIDs from
+    /// the PAC (`S-1-5-21-...`); absent = any authenticated principal.
     pub valid_users: Option<Vec<String>>,
     /// SMB2_SHAREFLAG_ENCRYPT_DATA: requests on this share must be encrypted.
     #[serde(default)]
@@ -245,6 +255,9 @@ impl Default for Config {
             keytab_poll_secs: default_keytab_poll(),
             status_file: None,
             shares: Vec::new(),
+            realms: Vec::new(),
+            identities: Vec::new(),
+            groups: Vec::new(),
         }
     }
 }
@@ -336,6 +349,7 @@ impl Config {
                 bail!("share {:?} is defined twice", s.name);
             }
         }
+        crate::identity::validate(self)?;
         Ok(())
     }
 

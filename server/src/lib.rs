@@ -11,6 +11,7 @@ pub mod connection;
 pub mod engine;
 pub mod keytab_check;
 pub mod keytab_reload;
+pub mod identity;
 pub mod limits;
 pub mod listener;
 pub mod ntlm_users;

@@ -40,7 +40,9 @@ pub struct ShareConfig {
     pub kind: ShareKind,
     /// Remark shown by `net view` / NetShareEnum.
     pub comment: String,
-    /// Principals (`user@REALM`) allowed to connect; `None` admits any authenticated principal.
+    /// Who may connect; `None` admits any authenticated principal. Each entry is a principal
+    /// (`user@REALM`, exact), a configured group (`@backup`) or a SID (`S-1-5-21-...-513`)
+    /// matched against the user and group SIDs of the session's PAC.
     pub valid_users: Option<Vec<String>>,
     /// Refuse every modification.
     pub read_only: bool,
@@ -99,17 +101,36 @@ impl Share {
         &self.notifier
     }
 
-    /// Is `principal` allowed by `valid_users`? Compared case-insensitively, as Windows and
-    /// Samba compare account names.
-    pub fn admits(&self, principal: &str) -> bool {
-        match &self.config.valid_users {
-            None => true,
-            Some(users) => {
-                let want = principal.to_lowercase();
-                users.iter().any(|u| u.to_lowercase() == want)
+    /// Is `identity` allowed by `valid_users`? Principals compare exactly (Kerberos names
+    /// are case-sensitive), `@group` names a configured group the principal is in, and an
+    /// `S-1-...` entry matches the PAC's user or group SIDs (SIDs compare case-insensitively,
+    /// MS-DTYP 2.4.2.1).
+    pub fn admits(&self, identity: &crate::session::Identity) -> bool {
+        let Some(users) = &self.config.valid_users else {
+            return true;
+        };
+        users.iter().any(|entry| {
+            if let Some(group) = entry.strip_prefix('@') {
+                identity.groups.iter().any(|g| g == group)
+            } else if is_sid(entry) {
+                identity
+                    .user_sid
+                    .iter()
+                    .chain(&identity.group_sids)
+                    .any(|s| s.eq_ignore_ascii_case(entry))
+            } else {
+                *entry == identity.principal
             }
-        }
+        })
     }
+}
+
+/// `S-1-...`: a SID in string form, as opposed to a principal name.
+fn is_sid(entry: &str) -> bool {
+    let mut parts = entry.split('-');
+    parts.next().is_some_and(|p| p.eq_ignore_ascii_case("S"))
+        && entry.split('-').count() >= 3
+        && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Why the registry could not be built.
@@ -315,8 +336,40 @@ mod tests {
         c.valid_users = Some(vec!["alice@EXAMPLE.COM".into()]);
         let r = ShareRegistry::new("srv".into(), vec![c]).unwrap();
         let s = r.find("d").unwrap();
-        assert!(s.admits("alice@EXAMPLE.COM"));
-        assert!(s.admits("ALICE@example.com"));
-        assert!(!s.admits("bob@EXAMPLE.COM"));
+        let who = |p: &str| crate::session::Identity::principal(p);
+        assert!(s.admits(&who("alice@EXAMPLE.COM")));
+        // Kerberos principals are case-sensitive.
+        assert!(!s.admits(&who("ALICE@example.com")));
+        assert!(!s.admits(&who("bob@EXAMPLE.COM")));
+    }
+
+    #[test]
+    fn valid_users_by_group_and_sid() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = disk("d", dir.path().into());
+        c.valid_users = Some(vec![
+            "@backup".into(),
+            "S-1-5-21-1-2-3-512".into(),
+            "s-1-5-21-9-9-9-1106".into(),
+        ]);
+        let r = ShareRegistry::new("srv".into(), vec![c]).unwrap();
+        let s = r.find("d").unwrap();
+        let mut carol = crate::session::Identity::principal("carol@EXAMPLE.TEST");
+        assert!(!s.admits(&carol), "no group, no SID");
+        carol.groups = vec!["backups".into()];
+        assert!(!s.admits(&carol), "group names compare exactly");
+        carol.groups = vec!["backup".into()];
+        assert!(s.admits(&carol), "member of @backup");
+        let mut dave = crate::session::Identity::principal("dave@AD.TEST");
+        dave.group_sids = vec!["S-1-5-21-1-2-3-513".into()];
+        assert!(!s.admits(&dave), "Domain Users is not Domain Admins");
+        dave.group_sids.push("S-1-5-21-1-2-3-512".into());
+        assert!(s.admits(&dave), "Domain Admins by group SID");
+        let mut erin = crate::session::Identity::principal("erin@AD.TEST");
+        erin.user_sid = Some("S-1-5-21-9-9-9-1106".into());
+        assert!(s.admits(&erin), "the user's own SID");
+        // A principal spelled like a group or SID entry is not that group or SID.
+        assert!(!s.admits(&crate::session::Identity::principal("@backup")));
+        assert!(is_sid("S-1-5-18") && !is_sid("S-1") && !is_sid("S-1-x") && !is_sid("alice@S-1-5"));
     }
 }

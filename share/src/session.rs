@@ -6,7 +6,7 @@
 //! the server allocate without limit.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::file_id::FileId;
@@ -21,11 +21,30 @@ pub const MAX_TREES_PER_SESSION: usize = 1024;
 /// Most opens one session may hold, unless configured (Windows' default is in the same range).
 pub const MAX_OPENS_PER_SESSION: usize = 16 * 1024;
 
-/// Who the session belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who the session belongs to ([MS-SMB2 3.3.1.8] Session.SecurityContext, as rsmbd keeps it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Identity {
-    /// The authenticated principal, `user@REALM`.
+    /// The authenticated principal, `user@REALM` (compared exactly, as Kerberos does).
     pub principal: String,
+    /// The user's SID from the PAC logon info (MS-PAC 2.5), `S-1-5-21-...`; `None` without one.
+    pub user_sid: Option<String>,
+    /// Group SIDs from the PAC: primary group, domain groups, extra SIDs, resource groups.
+    pub group_sids: Vec<String>,
+    /// Configured groups (`[[group]]`) that list this principal.
+    pub groups: Vec<String>,
+    /// Local owner (uid, gid) of the files and directories this session creates, from the
+    /// `[[identity]]` mapping; `None` leaves them owned by the server process.
+    pub owner: Option<(u32, u32)>,
+}
+
+impl Identity {
+    /// An identity with only a principal name.
+    pub fn principal(principal: impl Into<String>) -> Self {
+        Self {
+            principal: principal.into(),
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -44,7 +63,8 @@ struct Opens {
 #[derive(Debug)]
 pub struct Session {
     id: u64,
-    identity: Identity,
+    /// Replaced, never mutated, when the session re-authenticates (MS-SMB2 3.3.5.5.3).
+    identity: RwLock<Arc<Identity>>,
     trees: Mutex<Trees>,
     opens: Mutex<Opens>,
     max_trees: usize,
@@ -62,7 +82,7 @@ impl Session {
     pub fn with_limits(id: u64, identity: Identity, max_trees: usize, max_opens: usize) -> Self {
         Self {
             id,
-            identity,
+            identity: RwLock::new(Arc::new(identity)),
             trees: Mutex::default(),
             opens: Mutex::default(),
             max_trees,
@@ -75,9 +95,15 @@ impl Session {
         self.id
     }
 
-    /// The authenticated identity.
-    pub fn identity(&self) -> &Identity {
-        &self.identity
+    /// The authenticated identity (a snapshot: a re-authentication installs a new one).
+    pub fn identity(&self) -> Arc<Identity> {
+        Arc::clone(&self.identity.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Installs the identity of a successful re-authentication ([MS-SMB2 3.3.5.5.3]); trees
+    /// and opens stay.
+    pub fn set_identity(&self, identity: Identity) {
+        *self.identity.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(identity);
     }
 
     /// The tree connect `tree_id`.

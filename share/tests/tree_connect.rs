@@ -64,7 +64,13 @@ fn valid_users_admits_only_listed_principals() {
         connect(&f, "\\\\srv\\data").unwrap_err(),
         NtStatus::ACCESS_DENIED
     );
+    // Kerberos principals are case-sensitive: another spelling is another principal.
     let f = Fixture::with(|c| c.valid_users = Some(vec!["ALICE@example.com".into()]));
+    assert_eq!(
+        connect(&f, "\\\\srv\\data").unwrap_err(),
+        NtStatus::ACCESS_DENIED
+    );
+    let f = Fixture::with(|c| c.valid_users = Some(vec!["alice@EXAMPLE.COM".into()]));
     assert!(connect(&f, "\\\\srv\\data").is_ok());
 }
 

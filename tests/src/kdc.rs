@@ -66,7 +66,31 @@ impl TestKdc {
     /// A SPNEGO NegTokenInit carrying an AP-REQ from `client@REALM` for `cifs/HOST`, as
     /// smbclient sends it; returns the token and the session key both sides will hold.
     pub fn spnego_ap_req(&self, client: &str) -> (Vec<u8>, Key) {
-        let now = SystemTime::now();
+        self.spnego_ap_req_with(&TicketSpec::new(client))
+    }
+
+    /// Like [`TestKdc::spnego_ap_req`], for a ticket shaped by `spec` (its time, lifetime and
+    /// PAC).
+    pub fn spnego_ap_req_with(&self, spec: &TicketSpec) -> (Vec<u8>, Key) {
+        let client = spec.client.as_str();
+        let now = spec.now;
+        let authorization_data = spec.pac_logon_info.as_ref().map(|logon| {
+            // AD-IF-RELEVANT { AD-WIN2K-PAC }, as an AD KDC sends it (RFC 4120 5.2.6.1).
+            let pac = rsmbd_auth::kerberos::pac::sign_pac(
+                &self.service_key,
+                16,
+                &[(rsmbd_auth::kerberos::pac::PAC_LOGON_INFO, logon)],
+            )
+            .unwrap_or_default();
+            let inner: AuthorizationData = vec![AuthorizationDataEntry {
+                ad_type: 128,
+                ad_data: OctetString::from(pac),
+            }];
+            vec![AuthorizationDataEntry {
+                ad_type: 1,
+                ad_data: OctetString::from(der(&inner)),
+            }]
+        });
         let session_key = random_key(Enctype::Aes256CtsHmacSha196);
         let enc_part = EncTicketPart {
             flags: bits(&[1, 8]),
@@ -82,10 +106,10 @@ impl TestKdc {
             },
             authtime: kerberos_time(now - Duration::from_secs(60)),
             starttime: Some(kerberos_time(now - Duration::from_secs(60))),
-            endtime: kerberos_time(now + Duration::from_secs(3600)),
+            endtime: kerberos_time(now + spec.lifetime),
             renew_till: None,
             caddr: None,
-            authorization_data: None,
+            authorization_data,
         };
         let ticket = Ticket {
             tkt_vno: 5,
@@ -141,6 +165,31 @@ impl TestKdc {
             mech_list_mic: None,
         });
         (gss::wrap(oid::SPNEGO, &der(&init)), session_key)
+    }
+}
+
+/// What a minted ticket looks like.
+#[derive(Debug, Clone)]
+pub struct TicketSpec {
+    /// The client name (in [`REALM`]).
+    pub client: String,
+    /// When the client sends it (authtime is a minute before).
+    pub now: SystemTime,
+    /// endtime - now.
+    pub lifetime: Duration,
+    /// An encoded PAC_LOGON_INFO buffer to put in a signed PAC; `None`: no PAC.
+    pub pac_logon_info: Option<Vec<u8>>,
+}
+
+impl TicketSpec {
+    /// A one-hour ticket for `client`, now, without a PAC.
+    pub fn new(client: &str) -> Self {
+        Self {
+            client: client.to_string(),
+            now: SystemTime::now(),
+            lifetime: Duration::from_secs(3600),
+            pac_logon_info: None,
+        }
     }
 }
 

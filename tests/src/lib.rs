@@ -34,6 +34,17 @@ pub fn context_with(
     keytab: &[u8],
     tweak: impl FnOnce(&mut Config),
 ) -> Arc<ServerContext> {
+    context_with_clock(share_dir, keytab, tweak, None)
+}
+
+/// Like [`context_with`], reading the time from `clock` (the system clock when `None`). Every
+/// `[[share]]` of the tweaked configuration is served (the first over `share_dir`).
+pub fn context_with_clock(
+    share_dir: &std::path::Path,
+    keytab: &[u8],
+    tweak: impl FnOnce(&mut Config),
+    clock: Option<Arc<dyn rsmbd::engine::clock::Clock>>,
+) -> Arc<ServerContext> {
     let mut config = Config {
         keytab: Some("/unused".into()),
         shares: vec![ShareSection {
@@ -48,22 +59,27 @@ pub fn context_with(
     };
     tweak(&mut config);
     config.validate().unwrap();
-    let registry = ShareRegistry::new(
-        config.server_name.clone(),
-        vec![ShareConfig {
-            name: "data".into(),
+    let shares = config
+        .shares
+        .iter()
+        .map(|s| ShareConfig {
+            name: s.name.clone(),
             kind: ShareKind::Disk {
-                path: share_dir.to_path_buf(),
+                path: s.path.clone(),
             },
-            comment: "test share".into(),
-            valid_users: None,
-            read_only: false,
-            encrypt_data: false,
-        }],
-    )
-    .unwrap();
+            comment: s.comment.clone(),
+            valid_users: s.valid_users.clone(),
+            read_only: s.read_only,
+            encrypt_data: s.encrypt_data,
+        })
+        .collect();
+    let registry = ShareRegistry::new(config.server_name.clone(), shares).unwrap();
     let acceptor = AcceptorConfig::new(Arc::new(Keytab::parse(keytab).unwrap()));
-    Arc::new(ServerContext::new(config, Arc::new(registry), Arc::new(acceptor)).unwrap())
+    let mut ctx = ServerContext::new(config, Arc::new(registry), Arc::new(acceptor)).unwrap();
+    if let Some(clock) = clock {
+        ctx.clock = clock;
+    }
+    Arc::new(ctx)
 }
 
 /// A test peer address.

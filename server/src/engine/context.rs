@@ -45,6 +45,8 @@ pub struct ServerContext {
     pub signing_algorithms: Vec<rsmbd_share::crypto::SigningAlgorithm>,
     /// The opt-in key log (`key_log`), opened once.
     pub key_log: Option<super::key_log::KeyLog>,
+    /// Where "now" comes from: the system clock, or a hand-set one in tests.
+    pub clock: Arc<dyn super::clock::Clock>,
     next_session: AtomicU64,
 }
 
@@ -90,6 +92,7 @@ impl ServerContext {
             ciphers,
             signing_algorithms,
             key_log,
+            clock: Arc::new(super::clock::SystemClock),
             next_session: AtomicU64::new(first),
         })
     }

@@ -22,6 +22,7 @@ use super::compound::READ_HEADERS;
 use super::framing::TRANSPORT_HEADER_SIZE;
 
 use super::negotiate::{self, NegotiateOutcome};
+use super::reauth;
 use super::session_setup::{self, SessionState, SetupInput};
 use super::{Connection, Disconnect, disconnect, filetime, validate_negotiate};
 
@@ -75,7 +76,9 @@ pub fn dispatch(
 
     match header.command {
         Command::NEGOTIATE => return Ok(handle_negotiate(conn, member, now)),
-        Command::SESSION_SETUP => return Ok(handle_session_setup(conn, header, member, now)),
+        Command::SESSION_SETUP => {
+            return Ok(handle_session_setup(conn, header, member, signed, now));
+        }
         Command::ECHO if session_id == 0 => {
             // ECHO needs no session (3.3.5.16).
             return Ok(ok(Response::Echo(Default::default()), session_id, None));
@@ -128,6 +131,14 @@ pub fn dispatch(
             return Ok(fail(conn, NtStatus::INVALID_PARAMETER));
         }
     };
+    // 3.3.5.2.9: past the ticket's endtime only LOGOFF, CLOSE, unlocking and ECHO go on.
+    if let Some(SessionState::Valid(v)) = conn.sessions.get(&session_id)
+        && reauth::is_expired(v, now)
+        && !reauth::allowed_when_expired(&request)
+    {
+        tracing::debug!(target: "rsmbd::session", "session expired client={} session_id={session_id:#x} command={:?}", conn.peer, header.command);
+        return Ok(fail(conn, NtStatus::NETWORK_SESSION_EXPIRED));
+    }
     if let Err(status) = check_credit_charge(conn, header, &request) {
         return Ok(fail(conn, status));
     }
@@ -414,7 +425,8 @@ fn handle_negotiate(conn: &mut Connection, member: &[u8], now: SystemTime) -> Ou
 fn handle_session_setup(
     conn: &mut Connection,
     header: &Header,
-    member: &[u8],
+    member: &mut [u8],
+    signed: bool,
     now: SystemTime,
 ) -> Outcome {
     let error = |status, session_id| Outcome {
@@ -427,6 +439,24 @@ fn handle_session_setup(
         hash_session_response: false,
         payload: None,
     };
+    // A re-authentication arrives on an established session: it is signed like any request
+    // of that session (3.3.5.2.4), unless it came encrypted.
+    if let Some(SessionState::Valid(v)) = conn.sessions.get(&header.session_id)
+        && conn.encrypted_session.is_none()
+    {
+        let refuse = if signed {
+            !conn.verify(header.session_id, member)
+        } else {
+            v.signing_required
+        };
+        if refuse {
+            tracing::warn!(target: "rsmbd::session", "re-authentication refused client={} session_id={:#x} reason=\"{} SESSION_SETUP on a signed session\"", conn.peer, header.session_id, if signed { "badly signed" } else { "unsigned" });
+            return Outcome {
+                sign: conn.signing_for(header.session_id, signed),
+                ..error(NtStatus::ACCESS_DENIED, header.session_id)
+            };
+        }
+    }
     let req = match Request::decode(Command::SESSION_SETUP, Message::new(member)) {
         Ok(Request::SessionSetup(req)) => req,
         _ => return error(NtStatus::INVALID_PARAMETER, header.session_id),
@@ -448,6 +478,9 @@ fn handle_session_setup(
         now,
     };
     let reply = session_setup::handle(input, &mut conn.sessions, &req);
+    if reply.end_session {
+        end_session(conn, reply.session_id);
+    }
     let sign = if reply.sign {
         match conn.sessions.get(&reply.session_id) {
             Some(SessionState::Valid(v)) => {
@@ -525,6 +558,14 @@ fn note_share_limit(conn: &Connection, request: &Request<'_>, status: NtStatus) 
         ),
         _ => {}
     }
+/// A failed re-authentication ends the session (3.3.5.5.3): opens closed, waiting requests
+/// forgotten; the response is still sealed with its key when the request was encrypted.
+fn end_session(conn: &mut Connection, session_id: u64) {
+    if let Some(SessionState::Valid(v)) = conn.sessions.remove(&session_id) {
+        v.share.close_all();
+        conn.logged_off = v.crypto.map(|c| (session_id, c));
+    }
+    conn.pending.forget_session(session_id);
 }
 
 fn ok(

@@ -11,6 +11,7 @@
 //! ```
 //! Signing happens in exactly one place ([`compound::assemble`]); handlers never see a key.
 
+pub mod clock;
 pub mod compound;
 pub mod context;
 pub mod credits;
@@ -19,6 +20,7 @@ pub mod framing;
 pub mod key_log;
 pub mod negotiate;
 pub mod pending;
+pub mod reauth;
 pub mod session_setup;
 pub mod validate_negotiate;
 
@@ -386,7 +388,7 @@ impl Connection {
     }
 
     fn reply_to(&mut self, frame: &mut [u8]) -> Result<Option<OutFrame>, Disconnect> {
-        let now = SystemTime::now();
+        let now = self.ctx.clock.now();
         if rsmbd_protocol::smb1::is_smb1(frame) {
             return self.handle_smb1_negotiate(frame, now).map(Some);
         }

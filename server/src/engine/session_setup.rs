@@ -4,10 +4,10 @@
 //!
 //! ```text
 //!            SESSION_SETUP (SessionId 0)           token accepted
-//!  (none) ─────────────────────────────► InProgress ─────────────────► Valid
-//!                                          │  ▲  more legs                 │ LOGOFF / connection lost
-//!                                          │  └──┘                         ▼
-//!                                          └── refused ──────────────► (removed)
+//!  (none) ─────────────────────────────► InProgress ─────────────────► Valid ◄──┐ re-auth
+//!                                          │  ▲  more legs                 │    │ (reauth.rs)
+//!                                          │  └──┘                         ├────┘
+//!                                          └── refused ──────────────► (removed) ◄ LOGOFF
 //! ```
 
 use std::net::SocketAddr;
@@ -64,6 +64,11 @@ pub struct ValidSession {
     pub client_encrypts: bool,
     /// Who and how, for logs and the audit line.
     pub audit: String,
+    /// Session.ExpirationTime: the ticket's endtime; past it the session is Expired
+    /// ([MS-SMB2 3.3.5.2.9], see `reauth`).
+    pub expires_at: SystemTime,
+    /// A re-authentication under way on this session ([MS-SMB2 3.3.5.5.2]).
+    pub reauth: Option<Box<Acceptor>>,
 }
 
 /// [MS-SMB2 3.3.1.8] Session.EncryptionKey/DecryptionKey with the connection's cipher, and the
@@ -91,6 +96,8 @@ pub struct SetupReply {
     pub sign: bool,
     /// Add the encoded response to the session's preauth hash (3.1.1, non-final legs).
     pub hash_response: bool,
+    /// A re-authentication failed: the engine removes the session and closes its opens.
+    pub end_session: bool,
 }
 
 impl SetupReply {
@@ -101,6 +108,7 @@ impl SetupReply {
             body: None,
             sign: false,
             hash_response: false,
+            end_session: false,
         }
     }
 }
@@ -173,10 +181,9 @@ pub fn handle(
     } else {
         match sessions.get_mut(&input.session_id) {
             Some(SessionState::InProgress { .. }) => input.session_id,
-            Some(SessionState::Valid(_)) => {
-                // Re-authentication of a live session: a new exchange; keys are kept
-                // (3.3.5.5.2). Issue 4 adds expiry-driven re-auth; until then, refuse cleanly.
-                return SetupReply::error(NtStatus::REQUEST_NOT_ACCEPTED, input.session_id);
+            Some(SessionState::Valid(valid)) => {
+                // Re-authentication of a live or expired session (3.3.5.5.2).
+                return super::reauth::handle(ctx, peer, input.session_id, valid, req, now);
             }
             None => return SetupReply::error(NtStatus::USER_SESSION_DELETED, input.session_id),
         }
@@ -198,6 +205,7 @@ pub fn handle(
             }),
             sign: false,
             hash_response: is_311,
+            end_session: false,
         },
         Step::Refused { output, error } => {
             tracing::warn!(target: "rsmbd::session", "session setup refused client={peer} reason=\"{error}\"");
@@ -214,6 +222,7 @@ pub fn handle(
                     }),
                     sign: false,
                     hash_response: false,
+                    end_session: false,
                 },
                 None => SetupReply::error(NtStatus::LOGON_FAILURE, session_id),
             }
@@ -230,14 +239,23 @@ pub fn handle(
             if session.mechanism == Mechanism::Ntlm {
                 ntlm_warning(peer, negotiated, input.listener);
             }
+            let identity = match resolve_identity(ctx, peer, &session) {
+                Ok(identity) => identity,
+                Err(status) => {
+                    sessions.remove(&session_id);
+                    return SetupReply::error(status, session_id);
+                }
+            };
             let valid = establish(
                 ctx,
                 negotiated,
                 session_id,
                 &session,
+                identity,
                 &preauth,
                 req,
                 (peer, Some(input.listener.address)),
+                now,
             );
             let session_flags = if valid.encrypt_data {
                 SessionFlags::ENCRYPT_DATA
@@ -256,20 +274,49 @@ pub fn handle(
                 // earlier dialects verify it when present, so sign it always.
                 sign: true,
                 hash_response: false,
+                end_session: false,
             }
         }
     }
 }
 
+/// The identity a successful logon runs as (realm allow-list, `[[identity]]` mapping,
+/// `[[group]]` membership, PAC SIDs), or the status that refuses it; one log line either way
+/// when something is off.
+pub fn resolve_identity(
+    ctx: &ServerContext,
+    peer: SocketAddr,
+    auth: &Authenticated,
+) -> Result<Identity, NtStatus> {
+    if let Some(e) = &auth.pac_error {
+        tracing::warn!(target: "rsmbd::session", "PAC not decoded client={peer} principal={} reason=\"{e}\": logon continues without PAC SIDs", auth.principal);
+    }
+    // /etc/passwd is read only when a rule names a local user.
+    let passwd = ctx
+        .config
+        .identities
+        .iter()
+        .any(|r| r.user.is_some())
+        .then(|| std::fs::read_to_string(crate::identity::PASSWD).ok())
+        .flatten();
+    crate::identity::resolve(&ctx.config, auth, passwd.as_deref()).map_err(|refusal| {
+        tracing::warn!(target: "rsmbd::session", "session setup refused client={peer} principal={} reason=\"{refusal}\"", auth.principal);
+        NtStatus::LOGON_FAILURE
+    })
+}
+
 /// Derives the keys, creates the share session and logs the audit line.
+#[allow(clippy::too_many_arguments)]
 fn establish(
     ctx: &ServerContext,
     negotiated: &Negotiated,
     session_id: u64,
     auth: &Authenticated,
+    identity: Identity,
     preauth: &PreauthHash,
     req: &SessionSetupRequest<'_>,
     (peer, listener): (SocketAddr, Option<SocketAddr>),
+    now: SystemTime,
 ) -> ValidSession {
     let key_dialect = match negotiated.dialect {
         Dialect::SMB3_1_1 => KeyDialect::Smb311,
@@ -340,7 +387,7 @@ fn establish(
     let listener_text = listener.map_or_else(|| "-".to_string(), |l| l.to_string());
     let ticket_end = crate::status::unix(auth.ticket_end);
     let audit = format!(
-        "client={peer} listener={listener_text} principal={} mech={mech} enctype={enctype} session_enctype={session_enctype} spn={} kvno={kvno}{} dialect={} signing={} signing_required={} cipher={} encrypt_data={encrypt_data} netname={} ticket_end={} pac={}",
+        "client={peer} listener={listener_text} principal={} mech={mech} enctype={enctype} session_enctype={session_enctype} spn={} kvno={kvno}{} dialect={} signing={} signing_required={} cipher={} encrypt_data={encrypt_data} netname={} ticket_end={} pac={} expires_in={}s pac_sids={} owner={}",
         auth.principal,
         auth.spn,
         if auth.kvno_fallback {
@@ -355,6 +402,11 @@ fn establish(
         negotiated.netname.as_deref().unwrap_or("-"),
         crate::status::fmt_utc(ticket_end),
         if auth.pac.is_some() { "yes" } else { "no" },
+        super::reauth::lifetime_secs(auth.ticket_end, now),
+        identity.user_sid.iter().count() + identity.group_sids.len(),
+        identity
+            .owner
+            .map_or("-".to_string(), |(u, g)| format!("{u}:{g}")),
     );
     ctx.status.started(
         session_id,
@@ -378,9 +430,7 @@ fn establish(
     tracing::info!(target: "rsmbd::session", "session established session_id={session_id:#x} {audit}");
     let share = Arc::new(Session::with_limits(
         session_id,
-        Identity {
-            principal: auth.principal.clone(),
-        },
+        identity,
         ctx.config.limits.max_trees_per_session,
         ctx.config.limits.max_opens_per_session,
     ));
@@ -392,6 +442,8 @@ fn establish(
         encrypt_data,
         client_encrypts: false,
         audit,
+        expires_at: auth.ticket_end,
+        reauth: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod file;
 pub mod locks;
 pub mod meta;
 pub mod notify;
+pub mod owner;
 pub mod path;
 pub mod pattern;
 pub mod share_modes;

@@ -96,6 +96,12 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
         opened.meta.allocation_size = size;
         stream_name = Some(stored);
     }
+    if opened.action == crate::disk::create::CreateAction::Created
+        && let Some(owner) = cx.session.identity().owner
+    {
+        // The `[[identity]]` mapping: new objects belong to the session's local user.
+        crate::disk::owner::apply(&opened.file, owner);
+    }
     if delete_on_close && opened.meta.attributes & FILE_ATTRIBUTE_READONLY != 0 {
         // MS-FSA 2.1.5.1.2.1: a read-only file cannot be opened for delete-on-close.
         return Err(NtStatus::CANNOT_DELETE);

@@ -41,12 +41,14 @@ pub fn handle(
         tracing::info!(path = %req.path, "tree connect: no such share");
         return Err(NtStatus::BAD_NETWORK_NAME);
     };
-    let principal = &session.identity().principal;
-    if !share.admits(principal) {
+    let identity = session.identity();
+    if !share.admits(&identity) {
         tracing::warn!(
             share = %share.config.name,
-            principal = %principal,
-            "tree connect refused: principal not in valid_users"
+            principal = %identity.principal,
+            groups = ?identity.groups,
+            sids = identity.group_sids.len(),
+            "tree connect refused: principal not in valid_users (by name, @group or SID)"
         );
         return Err(NtStatus::ACCESS_DENIED);
     }

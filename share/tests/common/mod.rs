@@ -73,9 +73,7 @@ impl Fixture {
         let registry = ShareRegistry::new("srv".into(), vec![cfg]).unwrap();
         let session = Arc::new(Session::new(
             7,
-            Identity {
-                principal: "alice@EXAMPLE.COM".into(),
-            },
+            Identity::principal("alice@EXAMPLE.COM"),
         ));
         Self {
             dir,

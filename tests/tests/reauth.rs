@@ -1,0 +1,416 @@
+//! Session expiry and re-authentication ([MS-SMB2 3.3.5.2.9], 3.3.5.5.2/3) with a hand-set
+//! clock: a 60-second ticket expires without anyone waiting 60 seconds. Also the identity a
+//! session gets: realm allow-list, `[[identity]]` owner of new files, `valid_users` by
+//! `@group` and by PAC SID.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rsmbd::config::Config;
+use rsmbd::engine::Connection;
+use rsmbd::engine::clock::ManualClock;
+use rsmbd::engine::context::ServerContext;
+use rsmbd_auth::kerberos::pac_logon::{LogonInfo, Sid, encode_logon_info};
+use rsmbd_protocol::create_context::CreateContext;
+use rsmbd_protocol::messages::close::CloseRequest;
+use rsmbd_protocol::messages::create::CreateRequest;
+use rsmbd_protocol::messages::echo::EchoRequest;
+use rsmbd_protocol::messages::lock::{LockElement, LockFlags, LockRequest};
+use rsmbd_protocol::messages::logoff::LogoffRequest;
+use rsmbd_protocol::messages::read::ReadRequest;
+use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
+use rsmbd_protocol::messages::tree_connect::TreeConnectRequest;
+use rsmbd_protocol::messages::write::WriteRequest;
+use rsmbd_protocol::{Command, Encode, FileId, HeaderFlags, NtStatus, Response};
+use rsmbd_share::crypto::keys::KeyDialect;
+use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm, signing};
+use rsmbd_tests::kdc::{HOST, TestKdc, TicketSpec};
+use rsmbd_tests::*;
+
+/// A logged-on 3.1.1 client with its session's signing key.
+struct Client {
+    conn: Connection,
+    session_id: u64,
+    keys: SessionKeys,
+    next_id: u64,
+}
+
+impl Client {
+    fn signed(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Vec<u8> {
+        let header = request_header(command, self.next_id, self.session_id, tree_id, 0);
+        self.next_id += 1;
+        let mut msg = message(&header, body);
+        msg[16] |= HeaderFlags::SIGNED as u8;
+        signing::sign(
+            self.keys.signing_algorithm,
+            &self.keys.signing_key,
+            &mut msg,
+        );
+        msg
+    }
+
+    /// A signed request; its answer must be signed with the session's (first logon's) key.
+    fn call(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Answer {
+        let msg = self.signed(command, tree_id, body);
+        let a = one(&mut self.conn, &msg).unwrap();
+        let mut raw = a.raw.clone();
+        assert!(
+            a.header.flags.has(HeaderFlags::SIGNED)
+                && signing::verify(
+                    self.keys.signing_algorithm,
+                    &self.keys.signing_key,
+                    &mut raw
+                ),
+            "{:?} ({:?}) response is signed with the session key",
+            a.header.command,
+            a.header.status
+        );
+        a
+    }
+
+    /// SESSION_SETUP on this session with a fresh ticket (re-authentication).
+    fn reauth(&mut self, kdc: &TestKdc, spec: &TicketSpec) -> Answer {
+        let (token, _) = kdc.spnego_ap_req_with(spec);
+        let setup = SessionSetupRequest {
+            security_mode: 1,
+            security_buffer: token.into(),
+            ..Default::default()
+        };
+        let msg = self.signed(Command::SESSION_SETUP, 0, &setup);
+        one(&mut self.conn, &msg).unwrap()
+    }
+}
+
+fn logon_with(ctx: &Arc<ServerContext>, kdc: &TestKdc, spec: &TicketSpec) -> Result<Client, Answer> {
+    let mut conn = Connection::new(ctx.clone(), peer());
+    let mut preauth = PreauthHash::default();
+    let negotiate = request(Command::NEGOTIATE, 0, 0, &negotiate_request());
+    let a = one(&mut conn, &negotiate).unwrap();
+    preauth.update(&negotiate);
+    preauth.update(&a.raw);
+    let (token, session_key) = kdc.spnego_ap_req_with(spec);
+    let setup = SessionSetupRequest {
+        security_mode: 1,
+        security_buffer: token.into(),
+        ..Default::default()
+    };
+    let setup = request(Command::SESSION_SETUP, 1, 0, &setup);
+    preauth.update(&setup);
+    let a = one(&mut conn, &setup).unwrap();
+    if a.header.status != NtStatus::SUCCESS {
+        return Err(a);
+    }
+    let keys = SessionKeys::derive(
+        KeyDialect::Smb311,
+        session_key.as_bytes(),
+        Some(&preauth),
+        SigningAlgorithm::AesCmac,
+        16,
+    );
+    Ok(Client {
+        conn,
+        session_id: a.header.session_id,
+        keys,
+        next_id: 2,
+    })
+}
+
+fn tree_connect(c: &mut Client, share: &str) -> Answer {
+    let tc = TreeConnectRequest {
+        path: format!("\\\\{HOST}\\{share}"),
+        ..Default::default()
+    };
+    c.call(Command::TREE_CONNECT, 0, &tc)
+}
+
+fn create(c: &mut Client, tree: u32, name: &str, options: u32) -> Answer {
+    let req = CreateRequest {
+        impersonation_level: 2,
+        desired_access: 0x001F_01FF, // FILE_ALL_ACCESS (DELETE for delete-on-close)
+        share_access: 7,
+        create_disposition: 5, // OVERWRITE_IF
+        create_options: options,
+        name: rsmbd_protocol::codec::string_to_utf16le(name).into(),
+        create_contexts: Vec::<CreateContext<'_>>::new(),
+        ..Default::default()
+    };
+    c.call(Command::CREATE, tree, &req)
+}
+
+fn file_id(a: &Answer) -> FileId {
+    match a.body() {
+        Response::Create(r) => r.file_id,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn read(c: &mut Client, tree: u32, file: FileId) -> Answer {
+    let req = ReadRequest {
+        length: 64,
+        offset: 0,
+        file_id: file,
+        ..Default::default()
+    };
+    c.call(Command::READ, tree, &req)
+}
+
+fn lock(c: &mut Client, tree: u32, file: FileId, flags: u32) -> NtStatus {
+    let req = LockRequest {
+        lock_sequence: 0,
+        file_id: file,
+        locks: vec![LockElement {
+            offset: 0,
+            length: 1,
+            flags,
+        }],
+    };
+    c.call(Command::LOCK, tree, &req).header.status
+}
+
+/// A server whose clock starts at `t0`, a KDC and a share directory.
+fn setup(
+    tweak: impl FnOnce(&mut Config),
+) -> (tempfile::TempDir, Arc<ServerContext>, TestKdc, Arc<ManualClock>, SystemTime) {
+    let dir = tempfile::tempdir().unwrap();
+    let kdc = TestKdc::new();
+    let t0 = SystemTime::now();
+    let clock = Arc::new(ManualClock::new(t0));
+    let ctx = context_with_clock(dir.path(), &kdc.keytab_bytes(), tweak, Some(clock.clone()));
+    (dir, ctx, kdc, clock, t0)
+}
+
+fn ticket(client: &str, now: SystemTime, secs: u64) -> TicketSpec {
+    TicketSpec {
+        now,
+        lifetime: Duration::from_secs(secs),
+        ..TicketSpec::new(client)
+    }
+}
+
+#[test]
+fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
+    let (_dir, ctx, kdc, clock, t0) = setup(|_| {});
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).ok().unwrap();
+    let tree = tree_connect(&mut c, "data").header.tree_id();
+    let file = file_id(&create(&mut c, tree, "keep.txt", 0));
+    let write = WriteRequest {
+        offset: 0,
+        file_id: file,
+        data: b"still here".to_vec().into(),
+        ..Default::default()
+    };
+    assert_eq!(c.call(Command::WRITE, tree, &write).header.status, NtStatus::SUCCESS);
+
+    // 59 s in: still valid.
+    clock.set(t0 + Duration::from_secs(59));
+    assert_eq!(read(&mut c, tree, file).header.status, NtStatus::SUCCESS);
+
+    // Past the endtime: Expired (3.3.5.2.9); the refusals are signed like any response.
+    clock.set(t0 + Duration::from_secs(61));
+    assert_eq!(read(&mut c, tree, file).header.status, NtStatus::NETWORK_SESSION_EXPIRED);
+    assert_eq!(tree_connect(&mut c, "data").header.status, NtStatus::NETWORK_SESSION_EXPIRED);
+    assert_eq!(
+        create(&mut c, tree, "new.txt", 0).header.status,
+        NtStatus::NETWORK_SESSION_EXPIRED
+    );
+    assert_eq!(
+        lock(&mut c, tree, file, LockFlags::EXCLUSIVE_LOCK | LockFlags::FAIL_IMMEDIATELY),
+        NtStatus::NETWORK_SESSION_EXPIRED,
+        "taking a lock is refused"
+    );
+    assert_eq!(
+        lock(&mut c, tree, file, LockFlags::UNLOCK),
+        NtStatus::RANGE_NOT_LOCKED,
+        "unlocking is still processed (3.3.5.2.9)"
+    );
+    assert_eq!(c.call(Command::ECHO, 0, &EchoRequest::default()).header.status, NtStatus::SUCCESS);
+
+    // Re-authentication on the same SessionId with a fresh ticket: the response is signed with
+    // the key of the first logon (keys are retained, 3.3.5.5.2), which `call` checks.
+    let now = t0 + Duration::from_secs(62);
+    clock.set(now);
+    let msg = {
+        let (token, _) = kdc.spnego_ap_req_with(&ticket("alice", now, 60));
+        c.signed(
+            Command::SESSION_SETUP,
+            0,
+            &SessionSetupRequest {
+                security_mode: 1,
+                security_buffer: token.into(),
+                ..Default::default()
+            },
+        )
+    };
+    let a = one(&mut c.conn, &msg).unwrap();
+    assert_eq!(a.header.status, NtStatus::SUCCESS, "re-authenticated");
+    assert_eq!(a.header.session_id, c.session_id, "same session");
+    let mut raw = a.raw.clone();
+    assert!(signing::verify(c.keys.signing_algorithm, &c.keys.signing_key, &mut raw));
+    match a.body() {
+        Response::SessionSetup(s) => assert!(!s.security_buffer.is_empty(), "an AP-REP"),
+        other => panic!("{other:?}"),
+    }
+
+    // The tree and the open survived; the session runs to the new ticket's endtime.
+    let a = read(&mut c, tree, file);
+    assert_eq!(a.header.status, NtStatus::SUCCESS);
+    match a.body() {
+        Response::Read(r) => assert_eq!(&r.data[..], b"still here"),
+        other => panic!("{other:?}"),
+    }
+    clock.set(now + Duration::from_secs(61));
+    assert_eq!(read(&mut c, tree, file).header.status, NtStatus::NETWORK_SESSION_EXPIRED);
+    // CLOSE and LOGOFF still work on an expired session.
+    let close = CloseRequest { flags: 0, file_id: file };
+    assert_eq!(c.call(Command::CLOSE, tree, &close).header.status, NtStatus::SUCCESS);
+    assert_eq!(
+        c.call(Command::LOGOFF, 0, &LogoffRequest::default()).header.status,
+        NtStatus::SUCCESS
+    );
+}
+
+#[test]
+fn reauth_before_expiry_extends_the_session() {
+    let (_dir, ctx, kdc, clock, t0) = setup(|_| {});
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).ok().unwrap();
+    let tree = tree_connect(&mut c, "data").header.tree_id();
+    // Windows renews proactively, before the session expires.
+    let now = t0 + Duration::from_secs(50);
+    clock.set(now);
+    let a = c.reauth(&kdc, &ticket("alice", now, 600));
+    assert_eq!(a.header.status, NtStatus::SUCCESS);
+    clock.set(t0 + Duration::from_secs(300));
+    let file = create(&mut c, tree, "late.txt", 0);
+    assert_eq!(file.header.status, NtStatus::SUCCESS, "valid until the new endtime");
+}
+
+#[test]
+fn reauth_as_another_principal_ends_the_session() {
+    let (dir, ctx, kdc, clock, t0) = setup(|_| {});
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).ok().unwrap();
+    let tree = tree_connect(&mut c, "data").header.tree_id();
+    let doomed = create(&mut c, tree, "doomed.txt", 0x1000 /* DELETE_ON_CLOSE */);
+    assert_eq!(doomed.header.status, NtStatus::SUCCESS);
+    assert!(dir.path().join("doomed.txt").exists());
+    clock.set(t0 + Duration::from_secs(61));
+    let a = c.reauth(&kdc, &ticket("bob", t0 + Duration::from_secs(61), 60));
+    assert_eq!(a.header.status, NtStatus::ACCESS_DENIED);
+    // The session is gone, with its opens (delete-on-close ran).
+    assert!(!dir.path().join("doomed.txt").exists());
+    let msg = c.signed(Command::ECHO, 0, &EchoRequest::default());
+    assert_eq!(
+        one(&mut c.conn, &msg).unwrap().header.status,
+        NtStatus::USER_SESSION_DELETED
+    );
+}
+
+#[test]
+fn reauth_with_a_bad_signature_is_refused_and_the_session_stays() {
+    let (_dir, ctx, kdc, _clock, t0) = setup(|_| {});
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).ok().unwrap();
+    let (token, _) = kdc.spnego_ap_req_with(&ticket("alice", t0, 60));
+    let mut msg = c.signed(
+        Command::SESSION_SETUP,
+        0,
+        &SessionSetupRequest {
+            security_mode: 1,
+            security_buffer: token.into(),
+            ..Default::default()
+        },
+    );
+    let last = msg.len() - 1;
+    msg[last] ^= 1;
+    assert_eq!(one(&mut c.conn, &msg).unwrap().header.status, NtStatus::ACCESS_DENIED);
+    assert_eq!(tree_connect(&mut c, "data").header.status, NtStatus::SUCCESS);
+}
+
+#[test]
+fn realm_allow_list_refuses_other_realms() {
+    let (_dir, ctx, kdc, _clock, t0) = setup(|c| c.realms = vec!["OTHER.TEST".into()]);
+    let a = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).err().unwrap();
+    assert_eq!(a.header.status, NtStatus::LOGON_FAILURE);
+}
+
+fn pac(user_rid: u32, groups: &[u32]) -> Vec<u8> {
+    encode_logon_info(&LogonInfo {
+        effective_name: "x".into(),
+        domain_name: "EXAMPLE".into(),
+        domain_sid: Sid::parse("S-1-5-21-1-2-3"),
+        user_rid,
+        primary_group_rid: 513,
+        group_rids: groups.to_vec(),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn valid_users_by_group_and_pac_sid() {
+    let (_dir, ctx, kdc, _clock, t0) = setup(|c| {
+        c.groups = vec![rsmbd::identity::GroupSection {
+            name: "backup".into(),
+            members: vec!["carol@EXAMPLE.TEST".into()],
+        }];
+        c.shares[0].valid_users = Some(vec!["@backup".into(), "S-1-5-21-1-2-3-512".into()]);
+    });
+    let connect = |client: &str, pac_info: Option<Vec<u8>>| {
+        let spec = TicketSpec {
+            pac_logon_info: pac_info,
+            ..ticket(client, t0, 600)
+        };
+        let mut c = logon_with(&ctx, &kdc, &spec).ok().unwrap();
+        tree_connect(&mut c, "data").header.status
+    };
+    assert_eq!(connect("carol", None), NtStatus::SUCCESS, "carol is in @backup");
+    assert_eq!(connect("dave", None), NtStatus::ACCESS_DENIED, "dave is not");
+    assert_eq!(
+        connect("dave", Some(pac(1107, &[513]))),
+        NtStatus::ACCESS_DENIED,
+        "Domain Users is not enough"
+    );
+    assert_eq!(
+        connect("dave", Some(pac(1107, &[513, 512]))),
+        NtStatus::SUCCESS,
+        "Domain Admins (…-512) from the PAC"
+    );
+    // A PAC whose logon info does not decode never fails the logon (R8).
+    let mut broken = pac(1107, &[512]);
+    broken.truncate(60);
+    assert_eq!(connect("carol", Some(broken)), NtStatus::SUCCESS);
+}
+
+#[test]
+fn new_files_and_directories_belong_to_the_mapped_uid() {
+    use std::os::unix::fs::MetadataExt;
+    let (dir, ctx, kdc, _clock, t0) = setup(|c| {
+        c.identities = vec![rsmbd::identity::IdentityRule {
+            principal: Some("alice@EXAMPLE.TEST".into()),
+            realm: None,
+            user: None,
+            uid: Some(4321),
+            gid: Some(4322),
+        }];
+    });
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 600)).ok().unwrap();
+    let tree = tree_connect(&mut c, "data").header.tree_id();
+    assert_eq!(create(&mut c, tree, "owned.txt", 0).header.status, NtStatus::SUCCESS);
+    let req = CreateRequest {
+        impersonation_level: 2,
+        desired_access: 0x0012_0089,
+        share_access: 7,
+        create_disposition: 2, // CREATE
+        create_options: 1,     // DIRECTORY_FILE
+        name: rsmbd_protocol::codec::string_to_utf16le("owned.dir").into(),
+        ..Default::default()
+    };
+    assert_eq!(c.call(Command::CREATE, tree, &req).header.status, NtStatus::SUCCESS);
+    let is_root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    for name in ["owned.txt", "owned.dir"] {
+        let m = std::fs::metadata(dir.path().join(name)).unwrap();
+        if is_root {
+            assert_eq!((m.uid(), m.gid()), (4321, 4322), "{name}");
+        } else {
+            eprintln!("not root: fchown is not permitted, ownership of {name} not checked");
+        }
+    }
+}
