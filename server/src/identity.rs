@@ -65,18 +65,25 @@ pub fn validate(config: &Config) -> anyhow::Result<()> {
         let n = i + 1;
         match (&rule.principal, &rule.realm) {
             (Some(p), None) if p.contains('@') => {}
-            (Some(p), None) => bail!("[[identity]] #{n}: principal {p:?} needs a realm (user@REALM)"),
+            (Some(p), None) => {
+                bail!("[[identity]] #{n}: principal {p:?} needs a realm (user@REALM)")
+            }
             (None, Some(_)) => {}
             _ => bail!("[[identity]] #{n}: give exactly one of principal or realm"),
         }
         if rule.user.is_none() && (rule.uid.is_none() || rule.gid.is_none()) {
-            bail!("[[identity]] #{n}: give user = \"name\" (looked up in {PASSWD}) or both uid and gid");
+            bail!(
+                "[[identity]] #{n}: give user = \"name\" (looked up in {PASSWD}) or both uid and gid"
+            );
         }
     }
     let mut seen = std::collections::HashSet::new();
     for g in &config.groups {
         if g.name.is_empty() || g.name.starts_with('@') {
-            bail!("[[group]] name {:?}: a plain name (valid_users writes it as @name)", g.name);
+            bail!(
+                "[[group]] name {:?}: a plain name (valid_users writes it as @name)",
+                g.name
+            );
         }
         if !seen.insert(g.name.as_str()) {
             bail!("[[group]] {:?} is defined twice", g.name);
@@ -106,7 +113,9 @@ pub fn realm_of(principal: &str) -> &str {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// The realm is not in `realms`.
-    #[error("realm {realm:?} of {principal} is not in realms = {allowed:?}: add it to `realms` to admit it")]
+    #[error(
+        "realm {realm:?} of {principal} is not in realms = {allowed:?}: add it to `realms` to admit it"
+    )]
     Realm {
         /// The principal.
         principal: String,
@@ -116,7 +125,9 @@ pub enum Refusal {
         allowed: Vec<String>,
     },
     /// An `[[identity]]` rule names a local user that does not exist.
-    #[error("{principal} maps to local user {user:?}, which is not in {PASSWD}: create the user or fix the [[identity]] rule")]
+    #[error(
+        "{principal} maps to local user {user:?}, which is not in {PASSWD}: create the user or fix the [[identity]] rule"
+    )]
     NoLocalUser {
         /// The principal.
         principal: String,
@@ -179,7 +190,11 @@ pub fn resolve(
 }
 
 /// (uid, gid) for a rule: explicit values, else the local user's from `passwd`.
-fn owner(rule: &IdentityRule, principal: &str, passwd: Option<&str>) -> Result<(u32, u32), Refusal> {
+fn owner(
+    rule: &IdentityRule,
+    principal: &str,
+    passwd: Option<&str>,
+) -> Result<(u32, u32), Refusal> {
     let looked_up = match &rule.user {
         Some(user) => {
             let name = principal.rsplit_once('@').map_or(principal, |(n, _)| n);
@@ -281,13 +296,25 @@ mod tests {
             "#,
         );
         let p = Some(PASSWD_TEXT);
-        assert_eq!(resolve(&c, &auth("alice@EXAMPLE.TEST"), p).unwrap().owner, Some((2001, 2001)));
-        assert_eq!(resolve(&c, &auth("carol@EXAMPLE.TEST"), p).unwrap().owner, Some((3000, 3001)));
-        assert_eq!(resolve(&c, &auth("boss@EXAMPLE.TEST"), p).unwrap().owner, Some((2002, 50)));
+        assert_eq!(
+            resolve(&c, &auth("alice@EXAMPLE.TEST"), p).unwrap().owner,
+            Some((2001, 2001))
+        );
+        assert_eq!(
+            resolve(&c, &auth("carol@EXAMPLE.TEST"), p).unwrap().owner,
+            Some((3000, 3001))
+        );
+        assert_eq!(
+            resolve(&c, &auth("boss@EXAMPLE.TEST"), p).unwrap().owner,
+            Some((2002, 50))
+        );
         let e = resolve(&c, &auth("zed@EXAMPLE.TEST"), p).unwrap_err();
         assert!(e.to_string().contains("local user \"zed\""), "{e}");
         // Another realm has no rule: no mapping, files stay the server's.
-        assert_eq!(resolve(&c, &auth("alice@OTHER.TEST"), p).unwrap().owner, None);
+        assert_eq!(
+            resolve(&c, &auth("alice@OTHER.TEST"), p).unwrap().owner,
+            None
+        );
     }
 
     #[test]
@@ -306,8 +333,18 @@ mod tests {
             valid_users = ["@backup"]
             "#,
         );
-        assert_eq!(resolve(&c, &auth("carol@EXAMPLE.TEST"), None).unwrap().groups, ["backup", "ops"]);
-        assert!(resolve(&c, &auth("Carol@EXAMPLE.TEST"), None).unwrap().groups.is_empty());
+        assert_eq!(
+            resolve(&c, &auth("carol@EXAMPLE.TEST"), None)
+                .unwrap()
+                .groups,
+            ["backup", "ops"]
+        );
+        assert!(
+            resolve(&c, &auth("Carol@EXAMPLE.TEST"), None)
+                .unwrap()
+                .groups
+                .is_empty()
+        );
     }
 
     #[test]

@@ -82,7 +82,11 @@ impl Client {
     }
 }
 
-fn logon_with(ctx: &Arc<ServerContext>, kdc: &TestKdc, spec: &TicketSpec) -> Result<Client, Answer> {
+fn logon_with(
+    ctx: &Arc<ServerContext>,
+    kdc: &TestKdc,
+    spec: &TicketSpec,
+) -> Result<Client, Answer> {
     let mut conn = Connection::new(ctx.clone(), peer());
     let mut preauth = PreauthHash::default();
     let negotiate = request(Command::NEGOTIATE, 0, 0, &negotiate_request());
@@ -171,7 +175,13 @@ fn lock(c: &mut Client, tree: u32, file: FileId, flags: u32) -> NtStatus {
 /// A server whose clock starts at `t0`, a KDC and a share directory.
 fn setup(
     tweak: impl FnOnce(&mut Config),
-) -> (tempfile::TempDir, Arc<ServerContext>, TestKdc, Arc<ManualClock>, SystemTime) {
+) -> (
+    tempfile::TempDir,
+    Arc<ServerContext>,
+    TestKdc,
+    Arc<ManualClock>,
+    SystemTime,
+) {
     let dir = tempfile::tempdir().unwrap();
     let kdc = TestKdc::new();
     let t0 = SystemTime::now();
@@ -191,7 +201,9 @@ fn ticket(client: &str, now: SystemTime, secs: u64) -> TicketSpec {
 #[test]
 fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
     let (_dir, ctx, kdc, clock, t0) = setup(|_| {});
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).ok().unwrap();
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+        .ok()
+        .unwrap();
     let tree = tree_connect(&mut c, "data").header.tree_id();
     let file = file_id(&create(&mut c, tree, "keep.txt", 0));
     let write = WriteRequest {
@@ -200,7 +212,10 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
         data: b"still here".to_vec().into(),
         ..Default::default()
     };
-    assert_eq!(c.call(Command::WRITE, tree, &write).header.status, NtStatus::SUCCESS);
+    assert_eq!(
+        c.call(Command::WRITE, tree, &write).header.status,
+        NtStatus::SUCCESS
+    );
 
     // 59 s in: still valid.
     clock.set(t0 + Duration::from_secs(59));
@@ -208,14 +223,25 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
 
     // Past the endtime: Expired (3.3.5.2.9); the refusals are signed like any response.
     clock.set(t0 + Duration::from_secs(61));
-    assert_eq!(read(&mut c, tree, file).header.status, NtStatus::NETWORK_SESSION_EXPIRED);
-    assert_eq!(tree_connect(&mut c, "data").header.status, NtStatus::NETWORK_SESSION_EXPIRED);
+    assert_eq!(
+        read(&mut c, tree, file).header.status,
+        NtStatus::NETWORK_SESSION_EXPIRED
+    );
+    assert_eq!(
+        tree_connect(&mut c, "data").header.status,
+        NtStatus::NETWORK_SESSION_EXPIRED
+    );
     assert_eq!(
         create(&mut c, tree, "new.txt", 0).header.status,
         NtStatus::NETWORK_SESSION_EXPIRED
     );
     assert_eq!(
-        lock(&mut c, tree, file, LockFlags::EXCLUSIVE_LOCK | LockFlags::FAIL_IMMEDIATELY),
+        lock(
+            &mut c,
+            tree,
+            file,
+            LockFlags::EXCLUSIVE_LOCK | LockFlags::FAIL_IMMEDIATELY
+        ),
         NtStatus::NETWORK_SESSION_EXPIRED,
         "taking a lock is refused"
     );
@@ -224,7 +250,12 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
         NtStatus::RANGE_NOT_LOCKED,
         "unlocking is still processed (3.3.5.2.9)"
     );
-    assert_eq!(c.call(Command::ECHO, 0, &EchoRequest::default()).header.status, NtStatus::SUCCESS);
+    assert_eq!(
+        c.call(Command::ECHO, 0, &EchoRequest::default())
+            .header
+            .status,
+        NtStatus::SUCCESS
+    );
 
     // Re-authentication on the same SessionId with a fresh ticket: the response is signed with
     // the key of the first logon (keys are retained, 3.3.5.5.2), which `call` checks.
@@ -246,7 +277,11 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
     assert_eq!(a.header.status, NtStatus::SUCCESS, "re-authenticated");
     assert_eq!(a.header.session_id, c.session_id, "same session");
     let mut raw = a.raw.clone();
-    assert!(signing::verify(c.keys.signing_algorithm, &c.keys.signing_key, &mut raw));
+    assert!(signing::verify(
+        c.keys.signing_algorithm,
+        &c.keys.signing_key,
+        &mut raw
+    ));
     match a.body() {
         Response::SessionSetup(s) => assert!(!s.security_buffer.is_empty(), "an AP-REP"),
         other => panic!("{other:?}"),
@@ -260,12 +295,23 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
         other => panic!("{other:?}"),
     }
     clock.set(now + Duration::from_secs(61));
-    assert_eq!(read(&mut c, tree, file).header.status, NtStatus::NETWORK_SESSION_EXPIRED);
-    // CLOSE and LOGOFF still work on an expired session.
-    let close = CloseRequest { flags: 0, file_id: file };
-    assert_eq!(c.call(Command::CLOSE, tree, &close).header.status, NtStatus::SUCCESS);
     assert_eq!(
-        c.call(Command::LOGOFF, 0, &LogoffRequest::default()).header.status,
+        read(&mut c, tree, file).header.status,
+        NtStatus::NETWORK_SESSION_EXPIRED
+    );
+    // CLOSE and LOGOFF still work on an expired session.
+    let close = CloseRequest {
+        flags: 0,
+        file_id: file,
+    };
+    assert_eq!(
+        c.call(Command::CLOSE, tree, &close).header.status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(
+        c.call(Command::LOGOFF, 0, &LogoffRequest::default())
+            .header
+            .status,
         NtStatus::SUCCESS
     );
 }
@@ -273,7 +319,9 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
 #[test]
 fn reauth_before_expiry_extends_the_session() {
     let (_dir, ctx, kdc, clock, t0) = setup(|_| {});
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).ok().unwrap();
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+        .ok()
+        .unwrap();
     let tree = tree_connect(&mut c, "data").header.tree_id();
     // Windows renews proactively, before the session expires.
     let now = t0 + Duration::from_secs(50);
@@ -282,15 +330,26 @@ fn reauth_before_expiry_extends_the_session() {
     assert_eq!(a.header.status, NtStatus::SUCCESS);
     clock.set(t0 + Duration::from_secs(300));
     let file = create(&mut c, tree, "late.txt", 0);
-    assert_eq!(file.header.status, NtStatus::SUCCESS, "valid until the new endtime");
+    assert_eq!(
+        file.header.status,
+        NtStatus::SUCCESS,
+        "valid until the new endtime"
+    );
 }
 
 #[test]
 fn reauth_as_another_principal_ends_the_session() {
     let (dir, ctx, kdc, clock, t0) = setup(|_| {});
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).ok().unwrap();
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+        .ok()
+        .unwrap();
     let tree = tree_connect(&mut c, "data").header.tree_id();
-    let doomed = create(&mut c, tree, "doomed.txt", 0x1000 /* DELETE_ON_CLOSE */);
+    let doomed = create(
+        &mut c,
+        tree,
+        "doomed.txt",
+        0x1000, /* DELETE_ON_CLOSE */
+    );
     assert_eq!(doomed.header.status, NtStatus::SUCCESS);
     assert!(dir.path().join("doomed.txt").exists());
     clock.set(t0 + Duration::from_secs(61));
@@ -308,7 +367,9 @@ fn reauth_as_another_principal_ends_the_session() {
 #[test]
 fn reauth_with_a_bad_signature_is_refused_and_the_session_stays() {
     let (_dir, ctx, kdc, _clock, t0) = setup(|_| {});
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).ok().unwrap();
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+        .ok()
+        .unwrap();
     let (token, _) = kdc.spnego_ap_req_with(&ticket("alice", t0, 60));
     let mut msg = c.signed(
         Command::SESSION_SETUP,
@@ -321,14 +382,22 @@ fn reauth_with_a_bad_signature_is_refused_and_the_session_stays() {
     );
     let last = msg.len() - 1;
     msg[last] ^= 1;
-    assert_eq!(one(&mut c.conn, &msg).unwrap().header.status, NtStatus::ACCESS_DENIED);
-    assert_eq!(tree_connect(&mut c, "data").header.status, NtStatus::SUCCESS);
+    assert_eq!(
+        one(&mut c.conn, &msg).unwrap().header.status,
+        NtStatus::ACCESS_DENIED
+    );
+    assert_eq!(
+        tree_connect(&mut c, "data").header.status,
+        NtStatus::SUCCESS
+    );
 }
 
 #[test]
 fn realm_allow_list_refuses_other_realms() {
     let (_dir, ctx, kdc, _clock, t0) = setup(|c| c.realms = vec!["OTHER.TEST".into()]);
-    let a = logon_with(&ctx, &kdc, &ticket("alice", t0, 60)).err().unwrap();
+    let a = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+        .err()
+        .unwrap();
     assert_eq!(a.header.status, NtStatus::LOGON_FAILURE);
 }
 
@@ -361,8 +430,16 @@ fn valid_users_by_group_and_pac_sid() {
         let mut c = logon_with(&ctx, &kdc, &spec).ok().unwrap();
         tree_connect(&mut c, "data").header.status
     };
-    assert_eq!(connect("carol", None), NtStatus::SUCCESS, "carol is in @backup");
-    assert_eq!(connect("dave", None), NtStatus::ACCESS_DENIED, "dave is not");
+    assert_eq!(
+        connect("carol", None),
+        NtStatus::SUCCESS,
+        "carol is in @backup"
+    );
+    assert_eq!(
+        connect("dave", None),
+        NtStatus::ACCESS_DENIED,
+        "dave is not"
+    );
     assert_eq!(
         connect("dave", Some(pac(1107, &[513]))),
         NtStatus::ACCESS_DENIED,
@@ -391,9 +468,14 @@ fn new_files_and_directories_belong_to_the_mapped_uid() {
             gid: Some(4322),
         }];
     });
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 600)).ok().unwrap();
+    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 600))
+        .ok()
+        .unwrap();
     let tree = tree_connect(&mut c, "data").header.tree_id();
-    assert_eq!(create(&mut c, tree, "owned.txt", 0).header.status, NtStatus::SUCCESS);
+    assert_eq!(
+        create(&mut c, tree, "owned.txt", 0).header.status,
+        NtStatus::SUCCESS
+    );
     let req = CreateRequest {
         impersonation_level: 2,
         desired_access: 0x0012_0089,
@@ -403,8 +485,13 @@ fn new_files_and_directories_belong_to_the_mapped_uid() {
         name: rsmbd_protocol::codec::string_to_utf16le("owned.dir").into(),
         ..Default::default()
     };
-    assert_eq!(c.call(Command::CREATE, tree, &req).header.status, NtStatus::SUCCESS);
-    let is_root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    assert_eq!(
+        c.call(Command::CREATE, tree, &req).header.status,
+        NtStatus::SUCCESS
+    );
+    let is_root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
     for name in ["owned.txt", "owned.dir"] {
         let m = std::fs::metadata(dir.path().join(name)).unwrap();
         if is_root {

@@ -558,6 +558,8 @@ fn note_share_limit(conn: &Connection, request: &Request<'_>, status: NtStatus) 
         ),
         _ => {}
     }
+}
+
 /// A failed re-authentication ends the session (3.3.5.5.3): opens closed, waiting requests
 /// forgotten; the response is still sealed with its key when the request was encrypted.
 fn end_session(conn: &mut Connection, session_id: u64) {

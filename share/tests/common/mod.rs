@@ -71,10 +71,7 @@ impl Fixture {
         let mut cfg = disk_share("data", &dir.path().join("share"));
         tweak(&mut cfg);
         let registry = ShareRegistry::new("srv".into(), vec![cfg]).unwrap();
-        let session = Arc::new(Session::new(
-            7,
-            Identity::principal("alice@EXAMPLE.COM"),
-        ));
+        let session = Arc::new(Session::new(7, Identity::principal("alice@EXAMPLE.COM")));
         Self {
             dir,
             registry,
