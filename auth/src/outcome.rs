@@ -104,7 +104,7 @@ pub struct Authenticated {
     pub pac: Option<Vec<u8>>,
     /// The PAC's logon information (MS-PAC 2.5): user and group SIDs. `None` without a PAC,
     /// with a minimal PAC (MIT ≥ 1.20) or when it did not decode (see `pac_error`).
-    pub logon_info: Option<crate::kerberos::pac_logon::LogonInfo>,
+    pub logon_info: Option<Box<crate::kerberos::pac_logon::LogonInfo>>,
     /// Why the PAC's logon information could not be read: log it; the logon still succeeds (R8).
     pub pac_error: Option<String>,
     /// MS-PAC §2.8.1 server signature: `Some(true)` verified with the service key, `Some(false)`

@@ -167,7 +167,7 @@ fn authenticated(acc: &Accepted, oid: &'static str) -> Authenticated {
     // The PAC informs, never decides (R8): an undecodable one is reported, not fatal.
     let (logon_info, pac_error) = match acc.pac.as_deref().map(crate::kerberos::pac::logon_info) {
         None | Some(Ok(None)) => (None, None),
-        Some(Ok(Some(info))) => (Some(info), None),
+        Some(Ok(Some(info))) => (Some(Box::new(info)), None),
         Some(Err(e)) => (None, Some(e.to_string())),
     };
     Authenticated {

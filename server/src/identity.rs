@@ -351,13 +351,13 @@ mod tests {
     fn pac_sids_land_on_the_identity() {
         use rsmbd_auth::kerberos::pac_logon::{LogonInfo, Sid};
         let mut a = auth("dave@AD.TEST");
-        a.logon_info = Some(LogonInfo {
+        a.logon_info = Some(Box::new(LogonInfo {
             domain_sid: Sid::parse("S-1-5-21-1-2-3"),
             user_rid: 1106,
             primary_group_rid: 513,
             group_rids: vec![512],
             ..Default::default()
-        });
+        }));
         let id = resolve(&config(""), &a, None).unwrap();
         assert_eq!(id.user_sid.as_deref(), Some("S-1-5-21-1-2-3-1106"));
         assert_eq!(id.group_sids, ["S-1-5-21-1-2-3-513", "S-1-5-21-1-2-3-512"]);

@@ -251,9 +251,7 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
         "unlocking is still processed (3.3.5.2.9)"
     );
     assert_eq!(
-        c.call(Command::ECHO, 0, &EchoRequest::default())
-            .header
-            .status,
+        c.call(Command::ECHO, 0, &EchoRequest).header.status,
         NtStatus::SUCCESS
     );
 
@@ -309,9 +307,7 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
         NtStatus::SUCCESS
     );
     assert_eq!(
-        c.call(Command::LOGOFF, 0, &LogoffRequest::default())
-            .header
-            .status,
+        c.call(Command::LOGOFF, 0, &LogoffRequest).header.status,
         NtStatus::SUCCESS
     );
 }
@@ -357,7 +353,7 @@ fn reauth_as_another_principal_ends_the_session() {
     assert_eq!(a.header.status, NtStatus::ACCESS_DENIED);
     // The session is gone, with its opens (delete-on-close ran).
     assert!(!dir.path().join("doomed.txt").exists());
-    let msg = c.signed(Command::ECHO, 0, &EchoRequest::default());
+    let msg = c.signed(Command::ECHO, 0, &EchoRequest);
     assert_eq!(
         one(&mut c.conn, &msg).unwrap().header.status,
         NtStatus::USER_SESSION_DELETED

@@ -401,7 +401,7 @@ struct Out(Vec<u8>);
 
 impl Out {
     fn align(&mut self, n: usize) {
-        while self.0.len() % n != 0 {
+        while !self.0.len().is_multiple_of(n) {
             self.0.push(0);
         }
     }
@@ -434,7 +434,9 @@ impl Out {
         self.u32(s.sub_authorities.len() as u32);
         self.0.push(s.revision);
         self.0.push(s.sub_authorities.len() as u8);
-        self.0.extend_from_slice(&s.authority.to_be_bytes()[2..]);
+        let authority = s.authority.to_be_bytes();
+        self.0
+            .extend_from_slice(authority.get(2..).unwrap_or_default());
         for a in &s.sub_authorities {
             self.u32(*a);
         }
