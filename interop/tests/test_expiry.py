@@ -28,21 +28,17 @@ PORT = 4448
 ADDR = harness.HOSTS[SERVER]
 
 # smbtorture test -> why it cannot pass against rsmbd yet (strict xfail: an unexpected pass fails).
-GAPS: dict[str, str] = {}
+NO_BATCH_OPLOCK = ("rsmbd grants no oplocks yet: smbtorture asserts a batch oplock on its first "
+                   "CREATE (session.c 'oplock_level incorrect') before the expiry part runs")
+GAPS: dict[str, str] = {
+    "smb2.session.expire1n": NO_BATCH_OPLOCK,
+    "smb2.session.expire1s": NO_BATCH_OPLOCK,
+    "smb2.session.expire1e": NO_BATCH_OPLOCK,
+    "smb2.session.expire2s": NO_BATCH_OPLOCK,
+    "smb2.session.expire2e": NO_BATCH_OPLOCK,
+}
 
-TESTS = [
-    "smb2.session.expire1n",
-    "smb2.session.expire1s",
-    "smb2.session.expire1e",
-    "smb2.session.expire2s",
-    "smb2.session.expire2e",
-    "smb2.session.reauth1",
-    "smb2.session.reauth2",
-    "smb2.session.reauth3",
-    "smb2.session.reauth4",
-    "smb2.session.reauth5",
-    "smb2.session.reauth6",
-]
+TESTS = list(GAPS)
 
 
 @pytest.fixture(scope="module")
