@@ -58,7 +58,7 @@ pub fn handle(
 ) -> SetupReply {
     let acceptor = valid
         .reauth
-        .get_or_insert_with(|| Box::new(Acceptor::new(ctx.acceptor.clone(), ctx.replay.clone())));
+        .get_or_insert_with(|| Box::new(Acceptor::new(ctx.acceptor(), ctx.replay.clone())));
     let principal = valid.share.identity().principal.clone();
     let end = |status, body| SetupReply {
         status,
