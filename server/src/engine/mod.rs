@@ -11,6 +11,7 @@
 //! ```
 //! Signing happens in exactly one place ([`compound::assemble`]); handlers never see a key.
 
+pub mod breaks;
 pub mod clock;
 pub mod compound;
 pub mod context;
@@ -32,14 +33,11 @@ use rsmbd_protocol::file_id::FileId;
 use rsmbd_protocol::header::HEADER_SIZE;
 use rsmbd_protocol::messages::Request;
 use rsmbd_protocol::messages::negotiate::Dialect;
-use rsmbd_protocol::messages::oplock_break::{
-    LeaseBreakFlags, LeaseBreakNotification, OplockBreakNotification, OplockBreakResponse,
-};
 use rsmbd_protocol::transform::{TRANSFORM_HEADER_SIZE, TransformHeader};
 use rsmbd_protocol::{Command, Header, HeaderFlags, HeaderKind, Message, NtStatus};
 use rsmbd_share::crypto::encryption;
 use rsmbd_share::crypto::{PreauthHash, signing};
-use rsmbd_share::oplock::{BreakChannel, BreakNotice, ClientLink};
+use rsmbd_share::oplock::BreakChannel;
 
 use compound::ResponsePart;
 use context::ServerContext;
@@ -133,81 +131,6 @@ impl Connection {
             logged_off: None,
             breaks: Arc::new(BreakChannel::new()),
         }
-    }
-
-    /// Installs what wakes the connection's task when another connection queues a break
-    /// notification for it; the task then calls [`Self::poll_pending`].
-    pub fn set_break_waker(&self, waker: impl Fn() + Send + Sync + 'static) {
-        self.breaks.set_waker(waker);
-    }
-
-    /// What share handlers learn about this connection (break routing, lease identity).
-    fn client_link(&self) -> ClientLink {
-        let dialect = self.dialect();
-        ClientLink {
-            client_guid: self.negotiated.as_ref().map_or([0; 16], |n| n.client_guid),
-            breaks: Arc::clone(&self.breaks),
-            leasing: dialect.is_some_and(|d| d >= Dialect::SMB2_1 && d != Dialect::SMB2_WILDCARD),
-            lease_v2: dialect.is_some_and(|d| d >= Dialect::SMB3_0 && d != Dialect::SMB2_WILDCARD),
-        }
-    }
-
-    /// [MS-SMB2 3.3.4.6 / 3.3.4.7] The break notifications queued for this connection, each
-    /// its own message: MessageId 0xFFFFFFFFFFFFFFFF, SessionId 0, unsigned; sealed with the
-    /// key of the open's session when that session encrypts.
-    pub fn poll_breaks(&mut self) -> Vec<OutFrame> {
-        let mut out = Vec::new();
-        for notice in self.breaks.drain() {
-            let (session_id, body) = match notice {
-                BreakNotice::Oplock {
-                    session_id,
-                    file_id,
-                    level,
-                } => (
-                    session_id,
-                    OplockBreakResponse::Oplock(OplockBreakNotification {
-                        oplock_level: level,
-                        file_id,
-                    }),
-                ),
-                BreakNotice::Lease {
-                    session_id,
-                    new_epoch,
-                    ack_required,
-                    lease_key,
-                    current,
-                    new,
-                } => (
-                    session_id,
-                    OplockBreakResponse::LeaseNotification(LeaseBreakNotification {
-                        new_epoch,
-                        flags: if ack_required {
-                            LeaseBreakFlags::ACK_REQUIRED
-                        } else {
-                            0
-                        },
-                        lease_key,
-                        current_lease_state: current,
-                        new_lease_state: new,
-                        ..Default::default()
-                    }),
-                ),
-            };
-            let mut header = Header::response(Command::OPLOCK_BREAK);
-            header.message_id = u64::MAX;
-            header.session_id = 0;
-            header.credits = 0;
-            let part = ResponsePart::new(
-                header,
-                rsmbd_protocol::messages::Response::OplockBreak(body),
-                None,
-            );
-            let encrypt = self.session_encrypts(session_id);
-            if let Some(msg) = self.emit(vec![part], encrypt) {
-                out.push(msg);
-            }
-        }
-        out
     }
 
     /// The largest frame this connection accepts: the biggest READ/WRITE payload plus room for
