@@ -46,6 +46,7 @@ rm -rf "$out"
 mkdir -p "$out"
 for suite in "${suites[@]}"; do
     echo "=== torture.sh: $suite against $target"
+    t0=$SECONDS
     # smbtorture has no -I: the name must resolve to the server (it does, via /etc/hosts).
     timeout 900 smbtorture -s "$RUN/smbclient.conf" //smb1.example.test/data \
         -U "alice%$(pw alice)" --use-kerberos=required --realm=EXAMPLE.TEST -W EXAMPLE \
@@ -55,7 +56,7 @@ for suite in "${suites[@]}"; do
         "$suite" >"$out/$suite.subunit" 2>"$out/$suite.stderr"
     echo "    exit $?; $(grep -cE '^success: ' "$out/$suite.subunit") passed," \
         "$(grep -cE '^(failure|error): ' "$out/$suite.subunit") failed," \
-        "$(grep -cE '^skip: ' "$out/$suite.subunit") skipped"
+        "$(grep -cE '^skip: ' "$out/$suite.subunit") skipped in $((SECONDS - t0)) s"
 done
 
 # One "outcome test" line per test, sorted, for diffing servers (subunit: "success: NAME [...]").
