@@ -52,6 +52,10 @@ if [[ ${RSMBD_TARGET:-rsmbd} == samba || -x ${RSMBD_BIN:-$REPO/target/release/rs
     # shellcheck disable=SC2086 # PYTEST_ARGS is a list of words on purpose
     step "interop pytest" bash -c "python3 -m pytest -v interop/tests ${PYTEST_ARGS:-} 2>&1 | tee interop/.run/pytest.log; exit \${PIPESTATUS[0]}"
     summary=$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' interop/.run/pytest.log | tail -1)
+    # smbtorture's quick suites against interop/torture-expectations.txt (issue 5).
+    if [[ ${RSMBD_TARGET:-rsmbd} == rsmbd ]]; then
+        step "smbtorture gate" interop/torture-gate.sh
+    fi
 else
     results+=("FAIL  interop pytest (no server binary)")
     failed=1
