@@ -8,7 +8,8 @@ table against Samba.
 
 RESULTS_DIR is what interop/torture.sh writes (interop/.run/torture-<target>/<suite>.subunit).
 The expectations file (interop/torture-expectations.txt) lists every test of the gated suites
-that does not pass on rsmbd, one per line: `<test name>  <one-line reason>`. A test that fails
+that does not pass on rsmbd, one per line: `<test name> | <one-line reason>` (smbtorture names
+may contain spaces, e.g. "smb2.ioctl.copy-chunk streams", so the bar separates them). A test that fails
 and is not listed fails the gate (a regression); a listed test that passes fails it too (remove
 the line: the list must stay true). A suite that did not run at all (smbtorture crashed or timed
 out before its first test) fails the gate.
@@ -61,8 +62,10 @@ def load_expectations() -> dict[str, str]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        name, _, reason = line.partition(" ")
-        out[name] = reason.strip()
+        name, sep, reason = line.partition(" | ")
+        if not sep:
+            raise SystemExit(f"{EXPECTATIONS.name}: no ' | ' between test and reason: {line!r}")
+        out[name.strip()] = reason.strip()
     return out
 
 
@@ -100,7 +103,7 @@ def expect(results_dir: Path, suites: list[str]) -> int:
             if outcome == "success":
                 continue
             reason = known.get(name) or (f"{outcome}: {detail}" if detail else outcome)
-            print(f"{name} {reason[:160]}")
+            print(f"{name} | {reason[:160]}")
     return 0
 
 
