@@ -14,8 +14,9 @@ server_only=no
 
 if [[ -s $RUN/rsmbd.pid ]]; then
     pid=$(<"$RUN/rsmbd.pid")
-    # Only a live process that is still rsmbd: a recycled pid belongs to someone else.
-    if [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == rsmbd ]]; then
+    # Only a live process that is still rsmbd (or a copy of it started with RSMBD_BIN, whose
+    # name starts with rsmbd): a recycled pid belongs to someone else.
+    if [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == rsmbd* ]]; then
         kill "$pid"
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         if kill -0 "$pid" 2>/dev/null; then

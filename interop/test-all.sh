@@ -30,6 +30,13 @@ step() {
     fi
 }
 
+# The quick start runs interop/up.sh first: its server and KDC hold the ports the suite's own
+# realm and servers need, so stop them (by their recorded pids; nothing else is touched).
+if [[ -s interop/.run/rsmbd.pid || -s interop/.run/smbd.pid || -s interop/.run/kdc.pid ]]; then
+    echo "test-all: stopping the server and KDC that interop/up.sh started (interop/down.sh)"
+    interop/down.sh || true
+fi
+
 # Fail fast on what would only break the last step after a long build.
 for addr in 127.0.0.2 127.0.0.3; do
     if ss -Hltn 'sport = :445' 2>/dev/null | grep -q "$addr:445\|0.0.0.0:445\|\*:445"; then
