@@ -168,10 +168,12 @@ def test_max_size_frame_of_garbage_after_logon(hostile, after, ticket):
         assert c.is_closed(10.0)
 
 
-def test_keepalive_is_skipped(hostile, after, ticket):
-    """NetBIOS keep-alives (type 0x85) are tolerated before a real exchange (RFC 1002 §4.3.7)."""
+@pytest.mark.parametrize("payload", [0, 10_000], ids=["empty", "10000-bytes"])
+def test_keepalive_is_skipped(hostile, after, ticket, payload):
+    """NetBIOS keep-alives (type 0x85) are tolerated before a real exchange (RFC 1002 §4.3.7);
+    whatever length one announces is read and dropped, and the next frame is found intact."""
     with connect() as c:
-        c.send_raw(b"\x85\x00\x00\x00")
+        c.send_raw(b"\x85" + payload.to_bytes(3, "big") + os.urandom(payload))
         c.negotiate()
         c.logon(ticket)
 
