@@ -132,11 +132,12 @@ pub fn dispatch(
         }
     };
     // 3.3.5.2.9: past the ticket's endtime only LOGOFF, CLOSE, unlocking and ECHO go on.
-    if let Some(SessionState::Valid(v)) = conn.sessions.get(&session_id)
+    let peer = conn.peer;
+    if let Some(SessionState::Valid(v)) = conn.sessions.get_mut(&session_id)
         && reauth::is_expired(v, now)
         && !reauth::allowed_when_expired(&request)
     {
-        tracing::debug!(target: "rsmbd::session", "session expired client={} session_id={session_id:#x} command={:?}", conn.peer, header.command);
+        reauth::note_expired(v, peer, session_id, header.command, now);
         return Ok(fail(conn, NtStatus::NETWORK_SESSION_EXPIRED));
     }
     if let Err(status) = check_credit_charge(conn, header, &request) {

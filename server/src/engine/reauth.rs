@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use rsmbd_auth::{Acceptor, Step};
-use rsmbd_protocol::NtStatus;
+use rsmbd_protocol::{Command, NtStatus};
 use rsmbd_protocol::messages::Request;
 use rsmbd_protocol::messages::lock::LockFlags;
 use rsmbd_protocol::messages::session_setup::{
@@ -35,6 +35,26 @@ use super::session_setup::{SetupReply, ValidSession};
 /// Is the session past Session.ExpirationTime at `now`?
 pub fn is_expired(session: &ValidSession, now: SystemTime) -> bool {
     session.expires_at <= now
+}
+
+/// Logs a refusal with STATUS_NETWORK_SESSION_EXPIRED: the first one per ticket at INFO (so an
+/// operator sees when and why a client was sent back to its KDC), the rest at DEBUG.
+pub fn note_expired(
+    session: &mut ValidSession,
+    peer: SocketAddr,
+    session_id: u64,
+    command: Command,
+    now: SystemTime,
+) {
+    if session.expiry_logged {
+        tracing::debug!(target: "rsmbd::session", "session expired client={peer} session_id={session_id:#x} command={command:?}");
+        return;
+    }
+    session.expiry_logged = true;
+    let ago = now
+        .duration_since(session.expires_at)
+        .map_or(0, |d| d.as_secs());
+    tracing::info!(target: "rsmbd::session", "session expired session_id={session_id:#x} client={peer} principal={} ticket_end={} ({ago}s ago) first_refused={command:?}: answering NETWORK_SESSION_EXPIRED until the client re-authenticates", session.share.identity().principal, crate::status::fmt_utc(crate::status::unix(session.expires_at)));
 }
 
 /// [MS-SMB2 3.3.5.2.9] Requests an expired session still serves: LOGOFF, CLOSE, LOCK that only
@@ -107,6 +127,7 @@ pub fn handle(
             let renewed_early = !is_expired(valid, now);
             valid.share.set_identity(identity);
             valid.expires_at = session.ticket_end;
+            valid.expiry_logged = false;
             tracing::info!(target: "rsmbd::session", "session re-authenticated session_id={session_id:#x} client={peer} principal={principal} expires_in={}s{}", lifetime_secs(session.ticket_end, now), if renewed_early { " (before expiry)" } else { "" });
             SetupReply {
                 status: NtStatus::SUCCESS,

@@ -67,6 +67,8 @@ pub struct ValidSession {
     /// Session.ExpirationTime: the ticket's endtime; past it the session is Expired
     /// ([MS-SMB2 3.3.5.2.9], see `reauth`).
     pub expires_at: SystemTime,
+    /// The session's expiry has been logged (once per endtime, see `reauth::note_expired`).
+    pub expiry_logged: bool,
     /// A re-authentication under way on this session ([MS-SMB2 3.3.5.5.2]).
     pub reauth: Option<Box<Acceptor>>,
 }
@@ -443,6 +445,7 @@ fn establish(
         client_encrypts: false,
         audit,
         expires_at: auth.ticket_end,
+        expiry_logged: false,
         reauth: None,
     }
 }
