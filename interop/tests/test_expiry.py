@@ -37,8 +37,8 @@ ADDR = harness.HOSTS[SERVER]
 # notify cancelled on the expired session, unlock OK then RANGE_NOT_LOCKED, close, echo and logoff
 # OK: signed (2s) or sealed (2e), and no re-authentication. expire_disconnect: the client drops the
 # connection on the first NETWORK_SESSION_EXPIRED. reauth1: re-authentication of a live session.
-# (reauth2-5 re-authenticate as anonymous, which a Kerberos-only server refuses, as Samba does in
-# the same realm; see torture-expectations.txt.)
+# (reauth2-5 re-authenticate as anonymous, which rsmbd, Kerberos-only, refuses; Samba 4.17 fails
+# them too in the same realm; see torture-expectations.txt.)
 REAUTHENTICATES = {
     "smb2.session.expire1n", "smb2.session.expire1s", "smb2.session.expire1e",
     "smb2.session.reauth1",
