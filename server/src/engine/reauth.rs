@@ -22,12 +22,12 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use rsmbd_auth::{Acceptor, Step};
-use rsmbd_protocol::{Command, NtStatus};
 use rsmbd_protocol::messages::Request;
 use rsmbd_protocol::messages::lock::LockFlags;
 use rsmbd_protocol::messages::session_setup::{
     SessionFlags, SessionSetupRequest, SessionSetupResponse,
 };
+use rsmbd_protocol::{Command, NtStatus};
 
 use super::context::ServerContext;
 use super::session_setup::{SetupReply, ValidSession};
