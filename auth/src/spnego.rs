@@ -16,7 +16,7 @@ use rasn::types::{ObjectIdentifier, OctetString};
 
 use crate::asn1::kerberos::KerberosString;
 use crate::asn1::spnego::{
-    NegHints, NegState, NegTokenInit, NegTokenInit2, NegTokenResp, NegotiationToken,
+    MechTypeList, NegHints, NegState, NegTokenInit, NegTokenInit2, NegTokenResp, NegotiationToken,
     NegotiationToken2,
 };
 use crate::config::AcceptorConfig;
@@ -88,6 +88,28 @@ struct Negotiation {
     mech_types_der: Vec<u8>,
     /// RFC 4178 §5: a MIC exchange is required (we did not pick the client's first mech).
     mic_required: bool,
+}
+
+impl Negotiation {
+    /// The negotiation state once we picked the client's mechanism number `idx`.
+    fn chosen(
+        mech_types: &MechTypeList,
+        idx: usize,
+        oid: &'static str,
+    ) -> Result<Negotiation, AuthError> {
+        let supported = mech_types
+            .get(idx)
+            .cloned()
+            .ok_or_else(|| AuthError::Internal("mech index out of range".into()))?;
+        let mech_types_der =
+            crate::asn1::encode(mech_types).map_err(|e| AuthError::Internal(e.to_string()))?;
+        Ok(Negotiation {
+            supported,
+            oid,
+            mech_types_der,
+            mic_required: idx != 0,
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -361,34 +383,28 @@ impl Acceptor {
             let offered = init.mech_types.iter().map(dotted).collect();
             return refused(AuthError::UnsupportedMechanism { offered }, None);
         };
-        let Some(supported) = init.mech_types.get(idx).cloned() else {
-            return refused(AuthError::Internal("mech index out of range".into()), None);
-        };
-        let mech_types_der = match crate::asn1::encode(&init.mech_types) {
-            Ok(d) => d,
-            Err(e) => return refused(AuthError::Internal(e.to_string()), None),
-        };
-        let neg = Negotiation {
-            supported,
-            oid: oid_name,
-            mech_types_der,
-            mic_required: idx != 0,
+        let neg = match Negotiation::chosen(&init.mech_types, idx, oid_name) {
+            Ok(n) => n,
+            Err(e) => return refused(e, None),
         };
         match (idx, init.mech_token) {
             (0, Some(tok)) => self.mech_token(neg, &tok, true, init.mech_list_mic.as_deref(), now),
-            _ => {
-                // Not the client's first choice (or no optimistic token): name our choice and,
-                // per RFC 4178 §5, request a MIC when it was not the client's first.
-                let state = if neg.mic_required {
-                    NegState::RequestMic
-                } else {
-                    NegState::AcceptIncomplete
-                };
-                let output = resp(state, Some(neg.supported.clone()), None, None);
-                self.state = State::AwaitMechToken(neg);
-                Step::Continue { output }
-            }
+            // Not the client's first choice (or no optimistic token): name ours and wait.
+            _ => self.name_mech_and_wait(neg, State::AwaitMechToken),
         }
+    }
+
+    /// Answers the NegTokenInit with our choice and no mechanism token yet; per RFC 4178 §5 a MIC
+    /// is requested when the choice was not the client's first.
+    fn name_mech_and_wait(&mut self, neg: Negotiation, next: fn(Negotiation) -> State) -> Step {
+        let state = if neg.mic_required {
+            NegState::RequestMic
+        } else {
+            NegState::AcceptIncomplete
+        };
+        let output = resp(state, Some(neg.supported.clone()), None, None);
+        self.state = next(neg);
+        Step::Continue { output }
     }
 
     fn await_mech_token(&mut self, neg: Negotiation, input: &[u8], now: SystemTime) -> Step {
@@ -533,33 +549,14 @@ impl Acceptor {
 
     /// SPNEGO picked NTLMSSP (the client's mechanism `idx`).
     fn ntlm_init(&mut self, init: NegTokenInit, idx: usize, now: SystemTime) -> Step {
-        let Some(supported) = init.mech_types.get(idx).cloned() else {
-            return refused(AuthError::Internal("mech index out of range".into()), None);
-        };
-        let mech_types_der = match crate::asn1::encode(&init.mech_types) {
-            Ok(d) => d,
-            Err(e) => return refused(AuthError::Internal(e.to_string()), None),
-        };
-        let neg = Negotiation {
-            supported,
-            oid: oid::NTLMSSP_STR,
-            mech_types_der,
-            mic_required: idx != 0,
+        let neg = match Negotiation::chosen(&init.mech_types, idx, oid::NTLMSSP_STR) {
+            Ok(n) => n,
+            Err(e) => return refused(e, None),
         };
         match (idx, init.mech_token) {
             (0, Some(tok)) => self.ntlm_negotiate(Some(neg), &tok, now),
-            _ => {
-                // No NEGOTIATE_MESSAGE yet (or the optimistic token was another mechanism's):
-                // name NTLMSSP and wait for it.
-                let state = if neg.mic_required {
-                    NegState::RequestMic
-                } else {
-                    NegState::AcceptIncomplete
-                };
-                let output = resp(state, Some(neg.supported.clone()), None, None);
-                self.state = State::NtlmAwaitNegotiate(neg);
-                Step::Continue { output }
-            }
+            // No NEGOTIATE_MESSAGE yet (or the optimistic token was another mechanism's).
+            _ => self.name_mech_and_wait(neg, State::NtlmAwaitNegotiate),
         }
     }
 
