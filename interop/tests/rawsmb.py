@@ -315,6 +315,28 @@ def ap_req(st: ServiceTicket, *, ticket_cipher=None, when: datetime.datetime | N
     return der(0x60, KRB5_OID + b"\x01\x00" + encoder.encode(req))
 
 
+def krb_error(buf: bytes):
+    """The RFC 4120 §5.9.1 KRB-ERROR ([APPLICATION 30], tag 0x7e) inside a SESSION_SETUP
+    response's security buffer (SPNEGO NegTokenResp > GSS framing, TOK_ID 03 00), decoded with
+    impacket's ASN.1 (fields "error-code", "stime", "susec", "ctime", ...); None if absent."""
+    from impacket.krb5.asn1 import KRB_ERROR
+    from pyasn1.codec.der import decoder
+
+    i = buf.find(b"\x7e")
+    while i >= 0:
+        try:
+            return decoder.decode(buf[i:], asn1Spec=KRB_ERROR())[0]
+        except Exception:  # noqa: BLE001 - a 0x7e inside other DER: look further
+            i = buf.find(b"\x7e", i + 1)
+    return None
+
+
+def kerberos_time(value) -> float:
+    """RFC 4120 §5.2.3 KerberosTime ("YYYYMMDDHHMMSSZ") as seconds since the epoch."""
+    t = datetime.datetime.strptime(str(value), "%Y%m%d%H%M%SZ")
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
 # --- the connection -----------------------------------------------------------------------
 
 class RawSmb:
