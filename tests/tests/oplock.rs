@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use rsmbd::engine::Connection;
 use rsmbd::engine::context::ServerContext;
 use rsmbd_protocol::create_context::{CreateContext, LeaseContext, LeaseV2};
+use rsmbd_protocol::file_id::FileId;
+use rsmbd_protocol::fscc::{FileInformationClass, FileRenameInformation, FsccStruct};
 use rsmbd_protocol::messages::close::CloseRequest;
 use rsmbd_protocol::messages::create::{CreateRequest, CreateResponse, OplockLevel};
 use rsmbd_protocol::messages::negotiate::Capabilities;
@@ -18,7 +20,9 @@ use rsmbd_protocol::messages::oplock_break::{
     LeaseBreakAcknowledgment, LeaseBreakFlags, OplockBreakAcknowledgment, OplockBreakRequest,
     OplockBreakResponse,
 };
+use rsmbd_protocol::messages::query_info::InfoType;
 use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
+use rsmbd_protocol::messages::set_info::SetInfoRequest;
 use rsmbd_protocol::messages::tree_connect::TreeConnectRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
 use rsmbd_protocol::{Command, Encode, HeaderFlags, NtStatus, Response};
@@ -437,4 +441,106 @@ fn directories_get_no_oplock_and_no_lease() {
         "directory leases are declined"
     );
     assert!(CreateContext::find(&r.create_contexts, b"RqLs").is_none());
+}
+
+fn rename_req(file_id: FileId, to: &str) -> SetInfoRequest<'static> {
+    let info = FileRenameInformation {
+        replace_if_exists: true,
+        root_directory: 0,
+        file_name: to.into(),
+    };
+    SetInfoRequest {
+        info_type: InfoType::FILE,
+        file_info_class: FileInformationClass::FileRenameInformation.0,
+        buffer: info.to_bytes().into(),
+        file_id,
+        ..Default::default()
+    }
+}
+
+/// [MS-SMB2 3.3.5.21.1] with smbtorture smb2.lease.rename_wait/v2_rename: a rename of a file
+/// another client caches a handle of (an RH lease) breaks that lease to R and goes async
+/// until the break is acknowledged; the renamer's own lease is not broken; the file keeps its
+/// old name meanwhile.
+#[test]
+fn a_rename_waits_for_other_handle_leases_to_break() {
+    let (dir, ctx, kdc) = setup(35_000);
+    let mut a = Client::connect(&ctx, &kdc, 0xA1);
+    let mut b = Client::connect(&ctx, &kdc, 0xB2);
+    let mut req = open_req("src.txt", OplockLevel::LEASE, vec![lease(0x11, RH)]);
+    req.desired_access |= 0x0001_0000; // DELETE
+    let ra = created(&a.call(Command::CREATE, &req));
+    assert_eq!(lease_of(&ra).lease_state, RH);
+    let rb = created(&b.call(
+        Command::CREATE,
+        &open_req("src.txt", OplockLevel::LEASE, vec![lease(0x22, RH)]),
+    ));
+    assert_eq!(lease_of(&rb).lease_state, RH, "RH leases coexist");
+    assert!(a.unsolicited().is_empty());
+
+    let interim = a.call(Command::SET_INFO, &rename_req(ra.file_id, "dst.txt"));
+    assert_eq!(interim.header.status, NtStatus::PENDING);
+    assert!(dir.path().join("src.txt").exists(), "not renamed yet");
+    assert!(a.unsolicited().is_empty(), "A's own lease is not broken");
+    let notes = b.unsolicited();
+    assert_eq!(notes.len(), 1);
+    match break_body(&notes[0]) {
+        OplockBreakResponse::LeaseNotification(n) => {
+            assert_eq!(n.lease_key, [0x22; 16]);
+            assert_eq!(n.current_lease_state, RH);
+            assert_eq!(n.new_lease_state, 1);
+            assert_eq!(n.flags, LeaseBreakFlags::ACK_REQUIRED);
+        }
+        other => panic!("{other:?}"),
+    }
+    let ack = OplockBreakRequest::Lease(LeaseBreakAcknowledgment {
+        lease_key: [0x22; 16],
+        lease_state: 1,
+        ..Default::default()
+    });
+    assert_eq!(
+        b.call(Command::OPLOCK_BREAK, &ack).header.status,
+        NtStatus::SUCCESS
+    );
+    let fin = a.unsolicited();
+    assert_eq!(fin.len(), 1, "the rename completes after the ack");
+    assert_eq!(fin[0].header.command, Command::SET_INFO);
+    assert_eq!(fin[0].header.status, NtStatus::SUCCESS);
+    assert!(dir.path().join("dst.txt").exists());
+    assert!(!dir.path().join("src.txt").exists());
+}
+
+/// smbtorture smb2.rename.*delete_access and smb2.oplock.exclusive6: while the parent
+/// directory is open with DELETE access a rename fails with SHARING_VIOLATION, and breaks
+/// nothing; without DELETE on the parent it succeeds.
+#[test]
+fn a_rename_fails_while_the_parent_directory_is_open_for_delete() {
+    let (dir, ctx, kdc) = setup(35_000);
+    std::fs::create_dir(dir.path().join("d")).unwrap();
+    let mut a = Client::connect(&ctx, &kdc, 0xA1);
+    let mut b = Client::connect(&ctx, &kdc, 0xB2);
+    let mut d = open_req("d", OplockLevel::NONE, vec![]);
+    d.desired_access = 0x0001_0081; // DELETE, read attributes, list
+    d.create_disposition = 1;
+    let rd = created(&b.call(Command::CREATE, &d));
+    let mut f = open_req("d\\f.txt", OplockLevel::EXCLUSIVE, vec![]);
+    f.desired_access |= 0x0001_0000;
+    let rf = created(&a.call(Command::CREATE, &f));
+    assert_eq!(rf.oplock_level, OplockLevel::EXCLUSIVE);
+    let r = a.call(Command::SET_INFO, &rename_req(rf.file_id, "d\\g.txt"));
+    assert_eq!(r.header.status, NtStatus::SHARING_VIOLATION);
+    assert!(a.unsolicited().is_empty() && b.unsolicited().is_empty());
+    let close = CloseRequest {
+        flags: 0,
+        file_id: rd.file_id,
+    };
+    assert_eq!(
+        b.call(Command::CLOSE, &close).header.status,
+        NtStatus::SUCCESS
+    );
+    d.desired_access = 0x0000_0081;
+    created(&b.call(Command::CREATE, &d));
+    let r = a.call(Command::SET_INFO, &rename_req(rf.file_id, "d\\g.txt"));
+    assert_eq!(r.header.status, NtStatus::SUCCESS);
+    assert!(dir.path().join("d/g.txt").exists());
 }

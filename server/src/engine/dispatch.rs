@@ -280,6 +280,7 @@ pub fn dispatch(
         session,
         tree,
         client: conn.client_link(),
+        retry: false,
     };
     if let Request::Read(r) = &request {
         // The data is read into the buffer it is sent from, behind room for every header
@@ -336,6 +337,7 @@ pub(super) fn rerun(
         session: valid.share.clone(),
         tree,
         client: conn.client_link(),
+        retry: true,
     };
     run_blocking(|| tree_command(&cx, &request))
 }

@@ -121,6 +121,14 @@ impl ShareModeTable {
             .is_some_and(|r| r.entries.iter().any(|e| conflicts(e, access, share)))
     }
 
+    /// Does any open of `file` hold one of `rights`? (A rename fails with a sharing violation
+    /// while its parent directory is open with DELETE access.)
+    pub fn any_open_with(&self, file: FileKey, rights: u32) -> bool {
+        self.files()
+            .get(&file)
+            .is_some_and(|r| r.entries.iter().any(|e| e.access & rights != 0))
+    }
+
     /// Sets or clears File.DeletePending (FileDispositionInformation, or a delete-on-close
     /// open closing). Only files with a registered open have a record.
     pub fn set_delete_pending(&self, file: FileKey, on: bool) {

@@ -70,6 +70,9 @@ pub struct TreeCx {
     pub tree: Arc<TreeConnect>,
     /// The connection the request arrived on: where breaks of the opens it creates go.
     pub client: ClientLink,
+    /// The request is run again after it answered `STATUS_PENDING` ([MS-SMB2 3.3.4.2]): a
+    /// CREATE that already waited for a lease break waits until that lease finished breaking.
+    pub retry: bool,
 }
 
 impl TreeCx {

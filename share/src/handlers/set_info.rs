@@ -14,7 +14,7 @@ use crate::disk::access::{DELETE, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA};
 use crate::disk::case::resolve_case;
 use crate::disk::file;
 use crate::disk::meta::{FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY, FileMeta};
-use crate::disk::path::RelPath;
+use crate::disk::path::{RelPath, open_parent};
 use crate::open::{DiskOpen, Open};
 
 /// [MS-FSCC 2.4.12] FileDispositionInformationEx Flags: FILE_DISPOSITION_DELETE.
@@ -94,6 +94,9 @@ pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoRes
             {
                 return Err(NtStatus::ACCESS_DENIED);
             }
+            if !info.file_name.starts_with(':') {
+                rename_gate(cx, &open, disk)?;
+            }
             rename(cx, disk, &info)?;
         }
         FileInformationClass::FileDispositionInformation => {
@@ -163,6 +166,31 @@ fn set_basic(disk: &DiskOpen, info: &FileBasicInformation) -> Result<(), NtStatu
         file::set_read_only(disk.file(), &meta, read_only).map_err(io_status)?;
     }
     file::set_times(disk.file(), info.last_access_time, info.last_write_time).map_err(io_status)
+}
+
+/// What must hold before a file is renamed: no open of its parent directory has DELETE
+/// access (`SHARING_VIOLATION` otherwise, checked first so nothing is broken; Windows and
+/// Samba, smbtorture smb2.rename.*delete_access, smb2.oplock.exclusive6/batch19), and no
+/// other lease caches a handle of it: those break to drop H and the rename answers
+/// `PENDING` until they are acknowledged or time out ([MS-SMB2 3.3.5.21.1]; smb2.lease.
+/// rename_wait, v2_rename). The engine retries a pending rename.
+fn rename_gate(cx: &TreeCx, open: &Open, disk: &DiskOpen) -> Result<(), NtStatus> {
+    let root = cx.disk_root()?;
+    let parent = open_parent(root.fd(), &disk.path())?;
+    let pmeta = FileMeta::of(&parent, "").map_err(io_status)?;
+    if open
+        .share
+        .share_modes()
+        .any_open_with((pmeta.dev, pmeta.file_id), DELETE)
+    {
+        return Err(NtStatus::SHARING_VIOLATION);
+    }
+    if disk.is_dir() || disk.stream().is_some() {
+        return Ok(());
+    }
+    open.share
+        .oplocks()
+        .before_rename(disk.key(), open.lock_owner(), std::time::Instant::now())
 }
 
 /// FileRenameInformation ([MS-FSA 2.1.5.15.12]): the SMB2 form carries a full path relative to

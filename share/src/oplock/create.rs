@@ -102,12 +102,16 @@ impl OplockRequest {
     }
 
     /// The gate `disk::create` runs on an existing file before its share-mode check: breaks
-    /// what this open conflicts with, `PENDING` while a break waits.
+    /// what this open conflicts with, `PENDING` while a break waits. A file whose delete is
+    /// pending fails the open first, without breaking anything (smbtorture smb2.oplock.doc).
     pub fn gate(&self, cx: &TreeCx, meta: &FileMeta, access: u32) -> Result<(), NtStatus> {
         if meta.is_dir {
             return Ok(());
         }
         let key = (meta.dev, meta.file_id);
+        if cx.tree.share.share_modes().delete_pending(key) {
+            return Err(NtStatus::DELETE_PENDING);
+        }
         let intent = OpenIntent {
             access,
             would_conflict: cx.tree.share.share_modes().would_conflict(
@@ -120,7 +124,7 @@ impl OplockRequest {
         cx.tree
             .share
             .oplocks()
-            .before_open(key, &intent, self.lease_id(), Instant::now())
+            .before_open(key, &intent, self.lease_id(), Instant::now(), cx.retry)
     }
 
     /// Registers the new open and returns the response's OplockLevel and lease context.

@@ -13,8 +13,9 @@
 //! CLOSE (any path through `Open::close`) calls [`OplockTable::release`]; OPLOCK_BREAK calls
 //! [`OplockTable::ack_oplock`] / [`OplockTable::ack_lease`]; WRITE calls
 //! [`OplockTable::break_on_write`]. A break that is not acknowledged within the break timeout
-//! (35 s as Windows, `oplock_break_timeout_ms`) is completed by the server: an oplock drops to
-//! NONE, a lease to the state it was breaking to.
+//! (35 s as Windows, `oplock_break_timeout_ms`) is completed by the server: an oplock or a
+//! lease drops to NONE. SET_INFO rename calls [`OplockTable::before_rename`] (other leases
+//! lose handle caching first).
 //!
 //! Notifications are collected under the table lock and sent after it is released, onto the
 //! [`BreakChannel`] of the connection that holds the open; nothing blocks under the lock.
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::file_id::FileId;
 use rsmbd_protocol::messages::create::OplockLevel;
+use rsmbd_protocol::messages::oplock_break::LeaseState;
 
 pub use channel::{BreakChannel, BreakNotice, ClientLink};
 pub use rules::OpenIntent;
@@ -111,12 +113,24 @@ struct Holder {
     channel: Arc<BreakChannel>,
 }
 
+/// Lease.Breaking: a break that waits for its acknowledgment.
+#[derive(Debug, Clone, Copy)]
+struct LeaseBreak {
+    /// Lease.BreakToLeaseState: what the notification offered; an acknowledgment may name
+    /// this state or less.
+    to: u32,
+    /// What the opens that met the break while it was outstanding still need: once it is
+    /// acknowledged, the lease breaks on towards this ([`rules::lease_next_break`]).
+    required: u32,
+    /// Lease.LeaseBreakTimeout.
+    deadline: Instant,
+}
+
 #[derive(Debug)]
 struct Lease {
     id: LeaseId,
     state: u32,
-    /// Lease.Breaking with Lease.BreakToLeaseState and Lease.LeaseBreakTimeout.
-    breaking: Option<(u32, Instant)>,
+    breaking: Option<LeaseBreak>,
     epoch: u16,
     v2: bool,
     /// The connection and session of the lease's latest open: where its breaks go.
@@ -141,33 +155,24 @@ impl FileState {
             }
         }
         for l in &mut self.leases {
-            if let Some((to, t)) = l.breaking
-                && now >= t
-            {
-                tracing::debug!(state = to, "lease break timed out");
+            if l.breaking.is_some_and(|b| now >= b.deadline) {
+                // As Windows and Samba (smbtorture smb2.lease.timeout): a client that does not
+                // answer loses the whole lease, not just what the break asked for.
+                tracing::debug!(state = l.state, "lease break timed out: state NONE");
                 l.breaking = None;
-                l.state = to;
+                l.state = 0;
             }
         }
-    }
-
-    /// A break waits for an acknowledgment, other than one of `own` (an open under a breaking
-    /// lease proceeds and is told so with SMB2_LEASE_FLAG_BREAK_IN_PROGRESS, 3.3.5.9.8).
-    fn breaking(&self, own: Option<LeaseId>) -> bool {
-        self.holders.iter().any(|h| h.breaking.is_some())
-            || self
-                .leases
-                .iter()
-                .any(|l| l.breaking.is_some() && Some(l.id) != own)
     }
 
     /// What the opens not under `except` hold.
     fn others(&self, except: Option<LeaseId>) -> Vec<Held> {
         self.holders
             .iter()
-            // A plain attribute-only open caches nothing and is not in the way; one under a
+            // A plain attribute-only open caches nothing and is not in the way, unless it was
+            // granted an oplock as the file's first open (smb2.oplock.batch9a); one under a
             // lease counts through its lease.
-            .filter(|h| !(h.stat_open && h.lease.is_none()))
+            .filter(|h| !(h.stat_open && h.lease.is_none() && h.oplock == OplockLevel::NONE))
             .filter(|h| h.lease.is_none() || h.lease != except)
             .map(|h| match h.lease {
                 Some(id) => Held::Lease(
@@ -231,13 +236,15 @@ impl OplockTable {
 
     /// [MS-SMB2 3.3.5.9] / [MS-FSA 2.1.4.12] before a new open of an existing file: starts the
     /// breaks `intent` causes (except on the lease `lease`, which the open will share) and
-    /// answers `PENDING` while any break of the file waits for an acknowledgment.
+    /// answers `PENDING` while the open must wait for an acknowledgment. `retry` says the
+    /// CREATE already waited once: it then waits until every lease it met finished breaking.
     pub fn before_open(
         &self,
         key: FileKey,
         intent: &OpenIntent,
         lease: Option<LeaseId>,
         now: Instant,
+        retry: bool,
     ) -> Result<(), NtStatus> {
         let deadline = self.deadline(now);
         let mut out = Outgoing::new();
@@ -247,16 +254,53 @@ impl OplockTable {
                 None => Ok(()),
                 Some(f) => {
                     f.expire(now);
-                    if f.breaking(lease) {
-                        Err(NtStatus::PENDING)
-                    } else {
-                        start_breaks(f, intent, lease, deadline, &mut out)
-                    }
+                    start_breaks(f, intent, lease, deadline, retry, &mut out)
                 }
             }
         };
         deliver(out);
         result
+    }
+
+    /// [MS-SMB2 3.3.5.21.1] / [MS-FSA 2.1.5.15.12] before `owner` renames its file: every
+    /// other lease that caches handles breaks to drop H (the client must close the handles it
+    /// kept open under the old name), and the rename waits (`PENDING`) until none is left or
+    /// the breaks time out. The renamer's own lease stays (smbtorture smb2.lease.v2_rename).
+    pub fn before_rename(
+        &self,
+        key: FileKey,
+        owner: LockOwner,
+        now: Instant,
+    ) -> Result<(), NtStatus> {
+        let deadline = self.deadline(now);
+        let mut out = Outgoing::new();
+        let mut wait = false;
+        {
+            let mut inner = lock(&self.inner);
+            if let Some(f) = inner.files.get_mut(&key) {
+                f.expire(now);
+                let own = f
+                    .holders
+                    .iter()
+                    .find(|h| h.owner == owner)
+                    .and_then(|h| h.lease);
+                for l in f.leases.iter_mut().filter(|l| Some(l.id) != own) {
+                    if l.state & LeaseState::HANDLE_CACHING == 0 {
+                        continue;
+                    }
+                    wait = true;
+                    match &mut l.breaking {
+                        Some(b) => b.required &= !LeaseState::HANDLE_CACHING,
+                        None => {
+                            let to = l.state & !LeaseState::HANDLE_CACHING;
+                            out.push(break_lease(l, to, deadline, true));
+                        }
+                    }
+                }
+            }
+        }
+        deliver(out);
+        if wait { Err(NtStatus::PENDING) } else { Ok(()) }
     }
 
     /// Records a new open of `key` and decides its grant. A lease key already in use on another
@@ -412,9 +456,25 @@ impl OplockTable {
         Ok(level)
     }
 
-    /// [MS-SMB2 3.3.5.22.2] A lease break acknowledgment: the state now held.
+    /// [MS-SMB2 3.3.5.22.2] A lease break acknowledgment: the state now held. When an open
+    /// that arrived during the break needs less than that, the next break starts at once.
     pub fn ack_lease(&self, id: LeaseId, state: u32) -> Result<u32, NtStatus> {
         let now = Instant::now();
+        let deadline = self.deadline(now);
+        let mut out = Outgoing::new();
+        let result = self.ack_lease_locked(id, state, now, deadline, &mut out);
+        deliver(out);
+        result
+    }
+
+    fn ack_lease_locked(
+        &self,
+        id: LeaseId,
+        state: u32,
+        now: Instant,
+        deadline: Instant,
+        out: &mut Outgoing,
+    ) -> Result<u32, NtStatus> {
         let mut inner = lock(&self.inner);
         let inner = &mut *inner;
         let key = inner
@@ -432,14 +492,21 @@ impl OplockTable {
             .iter_mut()
             .find(|l| l.id == id)
             .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
-        let Some((to, _)) = l.breaking else {
+        let Some(b) = l.breaking else {
             return Err(NtStatus::UNSUCCESSFUL);
         };
-        if state & !to != 0 {
+        if state & !b.to != 0 {
             return Err(NtStatus::REQUEST_NOT_ACCEPTED);
         }
         l.state = state;
         l.breaking = None;
+        if let Some(next) = rules::lease_next_break(state, b.required) {
+            // The same break continues: the epoch does not move again (smb2.lease.v2_breaking3).
+            out.push(break_lease(l, next, deadline, false));
+            if let Some(nb) = &mut l.breaking {
+                nb.required = b.required;
+            }
+        }
         Ok(state)
     }
 
@@ -468,12 +535,12 @@ impl OplockTable {
                     out.push((Arc::clone(&h.channel), oplock_notice(h, OplockLevel::NONE)));
                 }
             }
-            for l in &mut f.leases {
-                if Some(l.id) != own_lease && l.breaking.is_none() {
-                    let new = rules::lease_break_on_write(l.state);
-                    if new != l.state {
-                        out.push(break_lease(l, new, deadline));
-                    }
+            for l in f.leases.iter_mut().filter(|l| Some(l.id) != own_lease) {
+                let new = rules::lease_break_on_write(l.state);
+                match &mut l.breaking {
+                    Some(b) => b.required &= new,
+                    None if new != l.state => out.push(break_lease(l, new, deadline, true)),
+                    None => {}
                 }
             }
         }
@@ -501,10 +568,16 @@ fn oplock_notice(h: &Holder, level: u8) -> BreakNotice {
 }
 
 /// Starts a lease break to `new`: with an acknowledgment required the lease is Breaking until
-/// `deadline`, otherwise the new state holds at once. v2 leases count the change in Epoch.
-fn break_lease(l: &mut Lease, new: u32, deadline: Instant) -> (Arc<BreakChannel>, BreakNotice) {
+/// `deadline`, otherwise the new state holds at once. v2 leases count a new break in Epoch
+/// (`new_epoch`), not the later steps of one that continues after an acknowledgment.
+fn break_lease(
+    l: &mut Lease,
+    new: u32,
+    deadline: Instant,
+    new_epoch: bool,
+) -> (Arc<BreakChannel>, BreakNotice) {
     let ack_required = rules::lease_break_needs_ack(l.state);
-    if l.v2 {
+    if l.v2 && new_epoch {
         l.epoch = l.epoch.wrapping_add(1);
     }
     let notice = BreakNotice::Lease {
@@ -516,29 +589,41 @@ fn break_lease(l: &mut Lease, new: u32, deadline: Instant) -> (Arc<BreakChannel>
         new,
     };
     if ack_required {
-        l.breaking = Some((new, deadline));
+        l.breaking = Some(LeaseBreak {
+            to: new,
+            required: new,
+            deadline,
+        });
     } else {
         l.state = new;
     }
     (Arc::clone(&l.channel), notice)
 }
 
-/// Sends the breaks `intent` causes on `f`; `PENDING` if any needs an acknowledgment.
+/// Sends the breaks `intent` causes on `f`; `PENDING` if the open must wait for one.
+///
+/// An oplock already breaking is not told again; the open waits for it whenever the break
+/// would have been needed. A lease already breaking is not told again either, but remembers
+/// what this open needs (`required`), so the acknowledgment continues the break; the open
+/// waits if the lease loses a right of the delay mask, and, on a retry, until the lease has
+/// finished breaking (as Samba; smb2.lease.breaking3/4).
 fn start_breaks(
     f: &mut FileState,
     intent: &OpenIntent,
     lease: Option<LeaseId>,
     deadline: Instant,
+    retry: bool,
     out: &mut Outgoing,
 ) -> Result<(), NtStatus> {
     let mut wait = false;
-    for h in &mut f.holders {
-        if h.lease.is_some() {
-            continue;
-        }
+    for h in f.holders.iter_mut().filter(|h| h.lease.is_none()) {
         let Some(to) = rules::oplock_break_to(h.oplock, intent) else {
             continue;
         };
+        if h.breaking.is_some() {
+            wait = true;
+            continue;
+        }
         out.push((Arc::clone(&h.channel), oplock_notice(h, to)));
         if h.oplock == OplockLevel::II {
             // Level II breaks need no acknowledgment (2.2.24.1).
@@ -548,14 +633,17 @@ fn start_breaks(
             wait = true;
         }
     }
-    for l in &mut f.leases {
-        if Some(l.id) == lease {
+    for l in f.leases.iter_mut().filter(|l| Some(l.id) != lease) {
+        let to = rules::lease_break_to(l.state, intent);
+        let was_breaking = l.breaking.is_some();
+        if to == l.state {
+            wait |= was_breaking && !intent.is_lease_stat_open();
             continue;
         }
-        let new = rules::lease_break_to(l.state, intent);
-        if new != l.state {
-            wait |= rules::lease_break_needs_ack(l.state);
-            out.push(break_lease(l, new, deadline));
+        wait |= rules::lease_break_delays(l.state, intent) || (was_breaking && retry);
+        match &mut l.breaking {
+            Some(b) => b.required &= to,
+            None => out.push(break_lease(l, to, deadline, true)),
         }
     }
     if wait { Err(NtStatus::PENDING) } else { Ok(()) }

@@ -71,22 +71,53 @@ pub fn oplock_break_to(held: u8, intent: &OpenIntent) -> Option<u8> {
     }
 }
 
+/// The rights whose loss makes the new open wait for the acknowledgment ([MS-SMB2 3.3.5.9]
+/// with [MS-FSA 2.1.4.12]): handle caching when the open would otherwise fail with a sharing
+/// violation (closing cached handles may resolve it), write caching otherwise (dirty data
+/// must reach the server first).
+fn delay_mask(intent: &OpenIntent) -> u32 {
+    if intent.would_conflict { H } else { W }
+}
+
 /// The state an existing lease (of another lease key) must break to; equal to `state` when
-/// it can stay.
+/// it can stay. The open takes away what [`delay_mask`] names; an overwrite also takes read
+/// and handle caching, and once anything breaks it breaks to NONE at once (smbtorture
+/// smb2.lease.breaking2/4: RWH and RH break straight to NONE). A sharing violation alone
+/// takes only handle caching (smb2.lease.break_twice: RWH breaks to RW).
 pub fn lease_break_to(state: u32, intent: &OpenIntent) -> u32 {
-    if intent.would_conflict {
-        // The open will fail with a sharing violation: only the cached handle is in its way
-        // (smbtorture smb2.lease.break_twice: RWH breaks to RW).
-        return state & !H;
+    if intent.is_lease_stat_open() {
+        return state;
     }
-    let mut new = state;
-    if !intent.is_lease_stat_open() {
-        new &= !W;
-        if intent.truncates {
-            new &= !R;
-        }
+    let mut to = state & !delay_mask(intent);
+    if intent.truncates {
+        to &= !(H | R);
     }
-    new
+    if to == state {
+        return state;
+    }
+    if intent.truncates { 0 } else { to }
+}
+
+/// Whether the open must wait for the acknowledgment of the break of a lease in `state`:
+/// only when the lease loses a right of [`delay_mask`]. An overwrite of a file under an RH
+/// lease proceeds at once while the client acknowledges (smb2.lease.breaking4).
+pub fn lease_break_delays(state: u32, intent: &OpenIntent) -> bool {
+    state & delay_mask(intent) != 0
+}
+
+/// [MS-SMB2 3.3.5.22.2] After an acknowledgment to `acked` of a lease that still has to go
+/// down to `required` (a later open needed more than the notification asked for): the state
+/// the next break names, or `None` when `acked` is enough. Windows steps through R when
+/// handle or write caching is still held (RH, then R, then NONE: smb2.lease.breaking3).
+pub fn lease_next_break(acked: u32, required: u32) -> Option<u32> {
+    let mut next = acked & required;
+    if next == acked {
+        return None;
+    }
+    if acked & !R != 0 {
+        next |= acked & R;
+    }
+    Some(next)
 }
 
 /// The state a lease holding `state` breaks to when another open writes or locks: nothing
@@ -244,6 +275,41 @@ mod tests {
             "the open fails: W may stay"
         );
         assert_eq!(lease_break_to(R | W | H, &data(FILE_READ_DATA)), R | H);
+    }
+
+    #[test]
+    fn overwrite_breaks_leases_to_none_and_waits_only_for_write_caching() {
+        let ow = OpenIntent {
+            access: FILE_WRITE_DATA,
+            truncates: true,
+            would_conflict: false,
+        };
+        // smbtorture smb2.lease.breaking2 (RWH) and breaking4 (RH): straight to NONE.
+        assert_eq!(lease_break_to(R | W | H, &ow), 0);
+        assert_eq!(lease_break_to(R | H, &ow), 0);
+        assert_eq!(lease_break_to(R, &ow), 0);
+        assert!(lease_break_delays(R | W | H, &ow));
+        assert!(
+            !lease_break_delays(R | H, &ow),
+            "breaking4: the open is not blocked"
+        );
+        let conflict = OpenIntent {
+            access: FILE_READ_DATA,
+            would_conflict: true,
+            truncates: false,
+        };
+        assert!(lease_break_delays(R | H, &conflict));
+        assert!(!lease_break_delays(R | W, &conflict));
+    }
+
+    #[test]
+    fn an_acknowledgment_continues_a_break_through_read_caching() {
+        // smb2.lease.breaking3: acked RH, NONE needed: RH -> R, then R -> NONE.
+        assert_eq!(lease_next_break(R | H, 0), Some(R));
+        assert_eq!(lease_next_break(R, 0), Some(0));
+        assert_eq!(lease_next_break(R | H, R | H), None);
+        assert_eq!(lease_next_break(0, R | H), None, "acked less than asked");
+        assert_eq!(lease_next_break(R | W | H, R), Some(R));
     }
 
     #[test]

@@ -94,6 +94,7 @@ impl Fixture {
             session: Arc::clone(&self.session),
             tree: self.session.tree(tree_id).unwrap(),
             client: rsmbd_share::oplock::ClientLink::detached(),
+            retry: false,
         })
     }
 
