@@ -1,7 +1,8 @@
 """An oplock (or lease) break between two smbprotocol connections (MS-SMB2 3.3.4.6, 3.3.4.7,
 3.3.5.22): connection A opens a file with a batch oplock or an RWH lease, connection B opens the
 same file, A receives the unsolicited OPLOCK_BREAK notification, B's CREATE waits until A
-acknowledges, then completes with the level the rules allow.
+acknowledges, then completes with the level the rules allow. A rename waits the same way for
+another connection's handle-caching lease (MS-SMB2 3.3.5.21.1).
 
 smbprotocol 1.17 has no handler for unsolicited server messages (its receive thread looks up
 every MessageId among its outstanding requests), so the test registers a placeholder request
@@ -75,7 +76,7 @@ def _listen_for_break(conn, session):
     return req
 
 
-def _open(tree, name, oplock, contexts=None):
+def _open(tree, name, oplock, contexts=None, extra_access=0):
     from smbprotocol.file_info import FileAttributes
     from smbprotocol.open import (
         CreateDisposition,
@@ -89,7 +90,7 @@ def _open(tree, name, oplock, contexts=None):
     f = Open(tree, name)
     out = f.create(
         ImpersonationLevel.Impersonation,
-        FilePipePrinterAccessMask.GENERIC_READ | FilePipePrinterAccessMask.GENERIC_WRITE,
+        FilePipePrinterAccessMask.GENERIC_READ | FilePipePrinterAccessMask.GENERIC_WRITE | extra_access,
         FileAttributes.FILE_ATTRIBUTE_NORMAL,
         ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
         CreateDisposition.FILE_OPEN_IF,
@@ -230,3 +231,85 @@ def test_break_between_two_connections(alice_env, server, kind):
         conn_b.disconnect()
         conn_a.disconnect()
         (server.share_path / name).unlink(missing_ok=True)
+
+
+def test_rename_waits_for_another_clients_handle_lease(alice_env, server):
+    """MS-SMB2 3.3.5.21.1 (smbtorture smb2.lease.rename_wait): A caches a handle of the file
+    (RH lease); B renames it. A is told to drop H (RH to R, acknowledgment required), B's
+    SET_INFO stays pending and the file keeps its name while A holds off, and the rename
+    completes within a second of A's acknowledgment."""
+    from smbprotocol import Dialects
+    from smbprotocol.create_contexts import LeaseState
+    from smbprotocol.file_info import FileInformationClass, FileRenameInformation
+    from smbprotocol.header import Commands, NtStatus
+    from smbprotocol.open import FilePipePrinterAccessMask, InfoType, SMB2SetInfoRequest
+    from smbprotocol.open import RequestedOplockLevel as Lvl
+
+    src, dst = "lease-rename-src.txt", "lease-rename-dst.txt"
+    (server.share_path / src).write_bytes(b"cached by A")
+    (server.share_path / dst).unlink(missing_ok=True)
+    r = LeaseState.SMB2_LEASE_READ_CACHING
+    rh = r | LeaseState.SMB2_LEASE_HANDLE_CACHING
+    key_a = uuid.uuid4().bytes
+
+    conn_a, session_a, tree_a = _client(Dialects.SMB_3_1_1)
+    conn_b, session_b, tree_b = _client(Dialects.SMB_3_1_1)
+    try:
+        catch = _listen_for_break(conn_a, session_a)
+        fa, out = _open(tree_a, src, Lvl.SMB2_OPLOCK_LEVEL_LEASE, [_lease_context(key_a, rh)])
+        assert _lease_state(out) == rh
+        fb, _ = _open(tree_b, src, Lvl.SMB2_OPLOCK_LEVEL_NONE,
+                      extra_access=FilePipePrinterAccessMask.DELETE)
+
+        info = FileRenameInformation()
+        info["replace_if_exists"] = False
+        info["file_name"] = dst.encode("utf-16-le")
+        rename = SMB2SetInfoRequest()
+        rename["info_type"] = InfoType.SMB2_0_INFO_FILE
+        rename["file_info_class"] = FileInformationClass.FILE_RENAME_INFORMATION
+        rename["file_id"] = fb.file_id
+        rename["buffer"] = info
+        result: dict = {}
+
+        def rename_b():
+            try:
+                req = conn_b.send(rename, sid=session_b.session_id, tid=tree_b.tree_connect_id)
+                resp = conn_b.receive(req)
+                result.update(status=resp["status"].get_value(), done=time.monotonic())
+            except Exception as exc:  # reported by the main thread
+                result["error"] = exc
+
+        b = threading.Thread(target=rename_b, daemon=True)
+        b.start()
+        assert catch.response_event.wait(10), "A received no lease break"
+        body = catch.response["data"].get_value()
+        size, _epoch, flags = struct.unpack_from("<HHI", body)
+        assert size == 44 and flags & 1, "an acknowledged break"
+        assert body[8:24] == key_a
+        assert struct.unpack_from("<II", body, 24) == (rh, r), "RH breaks to R"
+
+        time.sleep(HOLD)
+        assert b.is_alive() and "done" not in result, "the rename completed before A acknowledged"
+        assert (server.share_path / src).exists() and not (server.share_path / dst).exists()
+
+        ack = _Raw(Commands.SMB2_OPLOCK_BREAK, struct.pack("<HHI", 36, 0, 0) + key_a + struct.pack("<IQ", r, 0))
+        acked = time.monotonic()
+        req = conn_a.send(ack, sid=session_a.session_id, tid=tree_a.tree_connect_id)
+        assert conn_a.receive(req)["status"].get_value() == NtStatus.STATUS_SUCCESS
+        b.join(10)
+        assert not b.is_alive(), "the rename never completed"
+        assert "error" not in result, result.get("error")
+        assert result["status"] == NtStatus.STATUS_SUCCESS
+        assert result["done"] - acked < 1.0, f"renamed {result['done'] - acked:.2f}s after the ack"
+        assert (server.share_path / dst).read_bytes() == b"cached by A"
+        assert not (server.share_path / src).exists()
+        print(f"rename completed {result['done'] - acked:.3f}s after the ack")
+        conn_a.outstanding_requests.pop(UNSOLICITED, None)
+        fb.close()
+        fa.close()
+    finally:
+        conn_a.outstanding_requests.pop(UNSOLICITED, None)
+        conn_b.disconnect()
+        conn_a.disconnect()
+        for n in (src, dst):
+            (server.share_path / n).unlink(missing_ok=True)
