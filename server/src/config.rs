@@ -80,6 +80,10 @@ pub struct Config {
     /// server completes it (MS-SMB2 3.3.2.1/3.3.2.5; Windows waits 35 s), in milliseconds.
     #[serde(default = "default_oplock_break_timeout")]
     pub oplock_break_timeout_ms: u64,
+    /// Advertise SMB2_GLOBAL_CAP_MULTI_CHANNEL (3.x) and let a client bind further connections
+    /// to a session (MS-SMB2 3.3.5.5; Samba 4.15+ and Windows have it on by default).
+    #[serde(default = "default_true")]
+    pub multichannel: bool,
     /// Accept rc4-hmac (23) tickets even when `enctypes` does not list it (R5: off).
     #[serde(default)]
     pub allow_rc4: bool,
@@ -250,6 +254,7 @@ impl Default for Config {
             key_log: None,
             limits: Limits::default(),
             oplock_break_timeout_ms: default_oplock_break_timeout(),
+            multichannel: true,
             allow_rc4: false,
             enctypes: default_enctypes(),
             keytab_poll_secs: default_keytab_poll(),

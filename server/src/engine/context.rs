@@ -23,6 +23,9 @@ pub struct ServerContext {
     /// The keytab and acceptor policy; swapped whole when the keytab is reloaded
     /// (`keytab_reload`). Read through [`Self::acceptor`].
     acceptor: RwLock<Arc<AcceptorConfig>>,
+    /// [MS-SMB2 3.3.1.5] GlobalSessionTable: every authenticated session, reachable from any
+    /// connection (session binding, LOGOFF seen by every channel).
+    pub session_table: super::session_table::SessionTable,
     /// Live sessions, for `status_file` / `rsmbd sessions`.
     pub status: crate::status::StatusBoard,
     /// Authenticators seen within the skew window (RFC 4120 3.2.3), across all connections.
@@ -81,6 +84,7 @@ impl ServerContext {
             config,
             registry,
             acceptor: RwLock::new(acceptor),
+            session_table: super::session_table::SessionTable::default(),
             status: crate::status::StatusBoard::default(),
             replay: Arc::new(ReplayCache::default()),
             server_guid,

@@ -190,8 +190,11 @@ pub fn dispatch(
     match &request {
         Request::Logoff(_) => {
             // 3.3.5.6: close everything, then answer (signed with the key still in hand).
+            // On any channel it ends the session everywhere (the others prune it).
             session.close_all();
+            conn.ctx.session_table.remove(session_id);
             if let Some(SessionState::Valid(v)) = conn.sessions.remove(&session_id) {
+                v.global.end();
                 // The LOGOFF response is still encrypted with the session's key.
                 conn.logged_off = v.crypto.map(|c| (session_id, c));
             }
@@ -442,15 +445,25 @@ fn handle_session_setup(
         hash_session_response: false,
         payload: None,
     };
+    // SMB2_SESSION_FLAG_BINDING (byte 2 of the body): a new channel for a session of any
+    // connection (3.3.5.5), verified against the global session table.
+    let flags = member
+        .get(rsmbd_protocol::header::HEADER_SIZE + 2)
+        .copied()
+        .unwrap_or(0);
+    if flags & session_setup::FLAG_BINDING != 0 {
+        return super::binding::handle(conn, header, member, signed, now);
+    }
     // A re-authentication arrives on an established session: it is signed like any request
-    // of that session (3.3.5.2.4), unless it came encrypted.
+    // of that session (3.3.5.2.4), unless it came encrypted. A bound channel exists only
+    // because its client signs, so an unsigned one is refused there too.
     if let Some(SessionState::Valid(v)) = conn.sessions.get(&header.session_id)
         && conn.encrypted_session.is_none()
     {
         let refuse = if signed {
             !conn.verify(header.session_id, member)
         } else {
-            v.signing_required
+            v.signing_required || v.bound
         };
         if refuse {
             tracing::warn!(target: "rsmbd::session", "re-authentication refused client={} session_id={:#x} reason=\"{} SESSION_SETUP on a signed session\"", conn.peer, header.session_id, if signed { "badly signed" } else { "unsigned" });
@@ -567,6 +580,8 @@ fn note_share_limit(conn: &Connection, request: &Request<'_>, status: NtStatus) 
 /// forgotten; the response is still sealed with its key when the request was encrypted.
 fn end_session(conn: &mut Connection, session_id: u64) {
     if let Some(SessionState::Valid(v)) = conn.sessions.remove(&session_id) {
+        v.global.end();
+        conn.ctx.session_table.remove(session_id);
         v.share.close_all();
         conn.logged_off = v.crypto.map(|c| (session_id, c));
     }

@@ -73,6 +73,39 @@ impl KeyLog {
     }
 }
 
+/// A channel bound to an existing session (MS-SMB2 3.3.5.5.3): its own session key and
+/// Channel.SigningKey. Only a comment line: the session's UAT line (cipher keys) stays the one
+/// Wireshark uses, since every channel encrypts with the session's keys.
+pub fn format_channel(
+    session_id: u64,
+    client: &str,
+    session_key: &[u8],
+    signing_key: &[u8],
+) -> String {
+    format!(
+        "# rsmbd channel session_id={session_id:#x} client={client} session_key={} signing_key={}\n",
+        hex(session_key),
+        hex(signing_key),
+    )
+}
+
+impl KeyLog {
+    /// Appends a bound channel's keys ([`format_channel`]); failures are logged, never fatal.
+    pub fn write_channel(
+        &self,
+        session_id: u64,
+        client: &str,
+        session_key: &[u8],
+        signing_key: &[u8],
+    ) {
+        let line = format_channel(session_id, client, session_key, signing_key);
+        let Ok(mut f) = self.file.lock() else { return };
+        if let Err(e) = f.write_all(line.as_bytes()) {
+            tracing::warn!(target: "rsmbd::session", "key log write failed: {e}");
+        }
+    }
+}
+
 /// The two lines for one session.
 ///
 /// For the AES-256 ciphers the UAT line leaves the Session Key field empty and the comment line
@@ -148,6 +181,18 @@ mod tests {
         assert_eq!(fields.len(), 4);
         assert_eq!(fields[1], "");
         assert_eq!(fields[2], "03".repeat(32));
+    }
+
+    #[test]
+    fn channel_entry_is_a_comment_with_both_keys() {
+        let e = format_channel(0x11, "192.0.2.7:445", &[0xab; 16], &[0xcd; 16]);
+        assert_eq!(e.lines().count(), 1);
+        assert!(e.starts_with("# rsmbd channel session_id=0x11 client=192.0.2.7:445"));
+        assert!(e.contains(&format!("session_key={}", "ab".repeat(16))));
+        assert!(
+            e.trim_end()
+                .ends_with(&format!("signing_key={}", "cd".repeat(16)))
+        );
     }
 
     #[test]

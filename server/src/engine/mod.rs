@@ -11,6 +11,7 @@
 //! ```
 //! Signing happens in exactly one place ([`compound::assemble`]); handlers never see a key.
 
+pub mod binding;
 pub mod breaks;
 pub mod clock;
 pub mod compound;
@@ -23,6 +24,7 @@ pub mod negotiate;
 pub mod pending;
 pub mod reauth;
 pub mod session_setup;
+pub mod session_table;
 pub mod validate_negotiate;
 
 use std::net::SocketAddr;
@@ -86,7 +88,7 @@ pub struct Connection {
     /// ([MS-SMB2 3.3.4.1.4]): the whole compound becomes one transform message.
     encrypt_reply: Option<u64>,
     /// The cipher keys of a session LOGOFF just removed: its response is sealed with them.
-    logged_off: Option<(u64, session_setup::SessionCrypto)>,
+    logged_off: Option<(u64, Arc<session_setup::SessionCrypto>)>,
     /// Oplock and lease break notifications for this connection's opens, queued by requests
     /// on any connection ([MS-SMB2 3.3.4.6], 3.3.4.7).
     breaks: Arc<BreakChannel>,
@@ -214,6 +216,7 @@ impl Connection {
     /// Runs waiting requests again; returns the final responses of those that completed, then
     /// any break notifications queued for this connection ([`Self::poll_breaks`]).
     pub fn poll_pending(&mut self) -> Vec<OutFrame> {
+        self.prune_ended_sessions();
         let mut done = self.poll_breaks();
         for op in self.pending.take_all() {
             match self.retry(&op) {
@@ -265,18 +268,20 @@ impl Connection {
         let Some(out) = out.get_mut(TRANSPORT_HEADER_SIZE..) else {
             return false;
         };
-        let crypto = match self.sessions.get_mut(&session_id) {
-            Some(SessionState::Valid(v)) => v.crypto.as_mut(),
+        let crypto = match self.sessions.get(&session_id) {
+            Some(SessionState::Valid(v)) => v.crypto.as_ref(),
             _ => self
                 .logged_off
-                .as_mut()
+                .as_ref()
                 .filter(|(id, _)| *id == session_id)
                 .map(|(_, c)| c),
         };
         let Some(crypto) = crypto else {
             return false;
         };
-        match encryption::seal(&crypto.encrypt, &mut crypto.nonces, session_id, out) {
+        // One nonce sequence per key, whichever channel seals (held for this message only).
+        let mut nonces = crypto.nonces.lock().unwrap_or_else(|e| e.into_inner());
+        match encryption::seal(&crypto.encrypt, &mut nonces, session_id, out) {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(target: "rsmbd::session", "cannot encrypt a response client={} session_id={session_id:#x}: {e}", self.peer);
@@ -317,6 +322,7 @@ impl Connection {
         }
         self.encrypted_session = None;
         self.encrypt_reply = None;
+        self.prune_ended_sessions();
         let msg: &mut [u8] = if TransformHeader::is_transform(frame) {
             let sid = self.decrypt_in_place(frame)?;
             self.encrypted_session = Some(sid);
@@ -400,14 +406,36 @@ impl Connection {
         Ok(Some(OutFrame::seal(out)))
     }
 
-    /// Connection lost: every session's opens are closed (delete-on-close runs).
+    /// Connection lost: a session whose last channel this was ends (its opens are closed,
+    /// delete-on-close runs); one still bound to another connection lives on there
+    /// ([MS-SMB2 3.3.7.1]).
     pub fn close(&mut self) {
         drop(self.pending.take_all());
         for (id, state) in self.sessions.drain() {
-            if let SessionState::Valid(v) = state {
-                v.share.close_all();
-                self.ctx.status.ended(id);
+            if let SessionState::Valid(v) = state
+                && v.global.drop_channel()
+            {
+                self.ctx.session_table.remove(id);
+                if v.global.end() {
+                    v.share.close_all();
+                    self.ctx.status.ended(id);
+                }
             }
+        }
+    }
+
+    /// Drops this connection's view of sessions that LOGOFF (or a failed re-authentication)
+    /// ended on another channel: their requests now get STATUS_USER_SESSION_DELETED.
+    fn prune_ended_sessions(&mut self) {
+        let ended: Vec<u64> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| matches!(s, SessionState::Valid(v) if v.global.is_ended()))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ended {
+            self.sessions.remove(&id);
+            self.pending.forget_session(id);
         }
     }
 

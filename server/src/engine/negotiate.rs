@@ -168,6 +168,10 @@ fn respond(
         server_capabilities |= Capabilities::ENCRYPTION;
         cipher = Some(Cipher::Aes128Ccm);
     }
+    // MULTI_CHANNEL (3.x): further connections may bind to a session (3.3.5.5, `binding`).
+    if dialect.is_smb3() && ctx.config.multichannel {
+        server_capabilities |= Capabilities::MULTI_CHANNEL;
+    }
     // 2.0.2 has no multi-credit requests: a single request carries at most 64 KiB.
     let max_io = if dialect == Dialect::SMB2_0_2 {
         65536

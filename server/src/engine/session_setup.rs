@@ -19,7 +19,7 @@ use rsmbd_protocol::NtStatus;
 use rsmbd_protocol::messages::negotiate::{Dialect, SecurityMode};
 use rsmbd_protocol::messages::session_setup::SessionFlags;
 use rsmbd_protocol::messages::session_setup::{SessionSetupRequest, SessionSetupResponse};
-use rsmbd_share::crypto::encryption::{CipherKey, NonceSequence};
+use rsmbd_share::crypto::encryption::CipherKey;
 use rsmbd_share::crypto::keys::KeyDialect;
 use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm};
 use rsmbd_share::session::{Identity, Session};
@@ -30,7 +30,10 @@ use super::negotiate::Negotiated;
 use crate::config::{EncryptPolicy, ListenerSection};
 
 /// [MS-SMB2 2.2.5] SMB2_SESSION_FLAG_BINDING.
-const FLAG_BINDING: u8 = 0x01;
+pub const FLAG_BINDING: u8 = 0x01;
+
+pub use super::session_table::SessionCrypto;
+use super::session_table::{FirstChannel, SharedSession};
 
 /// One session of this connection.
 #[derive(Debug)]
@@ -39,8 +42,11 @@ pub enum SessionState {
     InProgress {
         /// The GSS exchange.
         acceptor: Box<Acceptor>,
-        /// Session.PreauthIntegrityHashValue (3.1.1), forked from the connection's hash.
+        /// Session.PreauthIntegrityHashValue (3.1.1), forked from the connection's hash
+        /// (for a binding: Connection.PreauthSessionTable's entry, [MS-SMB2 3.3.5.5]).
         preauth: PreauthHash,
+        /// The session this exchange binds a new channel to ([MS-SMB2 3.3.5.5], `binding`).
+        binding: Option<Arc<SharedSession>>,
     },
     /// Authenticated.
     Valid(Box<ValidSession>),
@@ -51,12 +57,18 @@ pub enum SessionState {
 pub struct ValidSession {
     /// The share layer's session: identity, tree connects, opens.
     pub share: Arc<Session>,
-    /// Signing (and later encryption) keys.
+    /// What every channel of the session shares (GlobalSessionTable entry).
+    pub global: Arc<SharedSession>,
+    /// True on a channel bound by SESSION_SETUP with SMB2_SESSION_FLAG_BINDING (not the
+    /// connection that created the session).
+    pub bound: bool,
+    /// This channel's keys: Channel.SigningKey and its algorithm (3.x channels each derive
+    /// their own, [MS-SMB2 3.3.5.5.3]).
     pub keys: SessionKeys,
     /// Session.SigningRequired: every request must be signed and every response is.
     pub signing_required: bool,
-    /// The session's cipher keys, when the connection negotiated a cipher.
-    pub crypto: Option<SessionCrypto>,
+    /// The session's cipher keys (shared by its channels), when a cipher was negotiated.
+    pub crypto: Option<Arc<SessionCrypto>>,
     /// Session.EncryptData: every request must arrive encrypted and every response is.
     pub encrypt_data: bool,
     /// The client has sent an encrypted request: from then on every response (including
@@ -71,18 +83,6 @@ pub struct ValidSession {
     pub expiry_logged: bool,
     /// A re-authentication under way on this session ([MS-SMB2 3.3.5.5.2]).
     pub reauth: Option<Box<Acceptor>>,
-}
-
-/// [MS-SMB2 3.3.1.8] Session.EncryptionKey/DecryptionKey with the connection's cipher, and the
-/// nonce sequence of the encryption key.
-#[derive(Debug)]
-pub struct SessionCrypto {
-    /// Session.DecryptionKey (client to server).
-    pub decrypt: CipherKey,
-    /// Session.EncryptionKey (server to client).
-    pub encrypt: CipherKey,
-    /// Nonces for `encrypt`; never repeats under it.
-    pub nonces: NonceSequence,
 }
 
 /// What the engine must do with the response.
@@ -155,7 +155,7 @@ pub fn handle(
         ..
     } = input;
     if req.flags & FLAG_BINDING != 0 {
-        // No multichannel: binding a second connection to a session is not offered.
+        // Binding requests are routed to `binding` before they get here.
         return SetupReply::error(NtStatus::REQUEST_NOT_ACCEPTED, input.session_id);
     }
     let is_311 = negotiated.dialect == Dialect::SMB3_1_1;
@@ -177,12 +177,17 @@ pub fn handle(
             SessionState::InProgress {
                 acceptor,
                 preauth: connection_preauth.clone(),
+                binding: None,
             },
         );
         id
     } else {
         match sessions.get_mut(&input.session_id) {
-            Some(SessionState::InProgress { .. }) => input.session_id,
+            Some(SessionState::InProgress { binding: None, .. }) => input.session_id,
+            // A binding exchange continues only with SMB2_SESSION_FLAG_BINDING set.
+            Some(SessionState::InProgress { .. }) => {
+                return SetupReply::error(NtStatus::REQUEST_NOT_ACCEPTED, input.session_id);
+            }
             Some(SessionState::Valid(valid)) => {
                 // Re-authentication of a live or expired session (3.3.5.5.2).
                 return super::reauth::handle(ctx, peer, input.session_id, valid, req, now);
@@ -190,7 +195,10 @@ pub fn handle(
             None => return SetupReply::error(NtStatus::USER_SESSION_DELETED, input.session_id),
         }
     };
-    let Some(SessionState::InProgress { acceptor, preauth }) = sessions.get_mut(&session_id) else {
+    let Some(SessionState::InProgress {
+        acceptor, preauth, ..
+    }) = sessions.get_mut(&session_id)
+    else {
         return SetupReply::error(NtStatus::USER_SESSION_DELETED, session_id);
     };
     if is_311 {
@@ -340,11 +348,7 @@ fn establish(
             CipherKey::new(c, &d3.decryption),
             CipherKey::new(c, &d3.encryption),
         ) {
-            (Some(decrypt), Some(encrypt)) => Some(SessionCrypto {
-                decrypt,
-                encrypt,
-                nonces: NonceSequence::new(),
-            }),
+            (Some(decrypt), Some(encrypt)) => Some(Arc::new(SessionCrypto::new(decrypt, encrypt))),
             _ => None,
         },
         _ => None,
@@ -430,14 +434,30 @@ fn establish(
         },
     );
     tracing::info!(target: "rsmbd::session", "session established session_id={session_id:#x} {audit}");
+    let principal = auth.principal.clone();
     let share = Arc::new(Session::with_limits(
         session_id,
         identity,
         ctx.config.limits.max_trees_per_session,
         ctx.config.limits.max_opens_per_session,
     ));
+    let global = Arc::new(SharedSession::new(FirstChannel {
+        id: session_id,
+        share: Arc::clone(&share),
+        dialect: negotiated.dialect,
+        signing_algorithm: keys.signing_algorithm,
+        cipher,
+        signing_key: keys.signing_key.clone(),
+        crypto: crypto.clone(),
+        dialect3: keys.dialect3.clone(),
+        encrypt_data,
+        principal,
+    }));
+    ctx.session_table.insert(Arc::clone(&global));
     ValidSession {
         share,
+        global,
+        bound: false,
         keys,
         signing_required,
         crypto,
