@@ -291,6 +291,27 @@ fn binding_refusals() {
     };
     let a = one(&mut conn, &request(Command::SESSION_SETUP, 1, sid, &plain)).unwrap();
     assert_eq!(a.header.status, NtStatus::USER_SESSION_DELETED);
+    // Signed with Session.SigningKey: the client holds the session and checks (as Samba's
+    // client does for a channel it has not bound).
+    assert!(verifies(&a, alg, &key));
+    // So is a request of the session on a connection that is not its channel.
+    let mut stranger = Client {
+        conn,
+        session_id: sid,
+        keys: first.keys.clone(),
+        next_id: 2,
+        tree: first.tree,
+    };
+    let q = QueryInfoRequest {
+        info_type: 1,
+        file_info_class: FILE_POSITION_INFORMATION,
+        output_buffer_length: 64,
+        file_id: file,
+        ..Default::default()
+    };
+    let a = stranger.call(Command::QUERY_INFO, &q);
+    assert_eq!(a.header.status, NtStatus::USER_SESSION_DELETED);
+    assert!(verifies(&a, alg, &key));
     // None of it touched the session.
     assert_eq!(position(&mut first, file), NtStatus::SUCCESS);
 }
@@ -312,4 +333,36 @@ fn multichannel_off_neither_offers_nor_binds() {
         one(&mut conn, &msg).unwrap().header.status,
         NtStatus::REQUEST_NOT_ACCEPTED
     );
+}
+
+/// An unsigned SESSION_SETUP (re-authentication) on a bound channel.
+fn unsigned_reauth(c: &mut Client, token: Vec<u8>) -> NtStatus {
+    let setup = SessionSetupRequest {
+        security_mode: 1,
+        security_buffer: token.into(),
+        ..Default::default()
+    };
+    let msg = request(Command::SESSION_SETUP, c.next_id, c.session_id, &setup);
+    c.next_id += 1;
+    one(&mut c.conn, &msg).unwrap().header.status
+}
+
+#[test]
+fn unsigned_reauth_on_a_channel_is_refused_and_a_failed_one_ends_the_session() {
+    let (_dir, ctx, kdc) = setup();
+    let mut first = Client::logon(&ctx, &kdc, "data");
+    let file = first.create("reauth.txt", OPEN_IF, 0);
+    let mut second = bind(&ctx, &kdc, &first);
+    // A valid ticket, but unsigned: refused, and the session lives on.
+    let token = kdc.spnego_ap_req("alice").0;
+    assert_eq!(unsigned_reauth(&mut second, token), NtStatus::ACCESS_DENIED);
+    assert_eq!(position(&mut first, file), NtStatus::SUCCESS);
+    assert_eq!(position(&mut second, file), NtStatus::SUCCESS);
+    // A token that does not authenticate: LOGON_FAILURE, and the session ends everywhere.
+    assert_eq!(
+        unsigned_reauth(&mut second, b"not a token".to_vec()),
+        NtStatus::LOGON_FAILURE
+    );
+    assert_eq!(position(&mut first, file), NtStatus::USER_SESSION_DELETED);
+    assert!(ctx.session_table.is_empty());
 }

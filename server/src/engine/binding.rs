@@ -100,6 +100,20 @@ fn session_key(global: &SharedSession) -> SigningKey {
     Some((global.signing_algorithm, global.signing_key.clone()))
 }
 
+/// The key to sign STATUS_USER_SESSION_DELETED with when a request names a session this
+/// connection is not a channel of but the server has: Session.SigningKey. A client that holds
+/// the session elsewhere signs such a request (a channel it has not bound yet) and rejects an
+/// unsigned answer; found through GlobalSessionTable as for binding (3.3.5.2.9).
+pub(super) fn foreign_session_key(conn: &Connection, session_id: u64) -> SigningKey {
+    if session_id == 0 || conn.sessions.contains_key(&session_id) {
+        return None;
+    }
+    conn.ctx
+        .session_table
+        .get(session_id)
+        .and_then(|g| session_key(&g))
+}
+
 /// [MS-SMB2 3.3.5.5] A SESSION_SETUP request with SMB2_SESSION_FLAG_BINDING.
 pub(super) fn handle(
     conn: &mut Connection,

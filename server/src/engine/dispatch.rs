@@ -92,7 +92,10 @@ pub fn dispatch(
         _ => (false, false, false),
     };
     if !valid {
-        return Ok(fail(conn, NtStatus::USER_SESSION_DELETED));
+        return Ok(Outcome {
+            sign: super::binding::foreign_session_key(conn, session_id),
+            ..fail(conn, NtStatus::USER_SESSION_DELETED)
+        });
     }
     let encrypted = conn.encrypted_session.is_some();
     let reject_unencrypted = conn.ctx.config.reject_unencrypted;
@@ -455,15 +458,19 @@ fn handle_session_setup(
         return super::binding::handle(conn, header, member, signed, now);
     }
     // A re-authentication arrives on an established session: it is signed like any request
-    // of that session (3.3.5.2.4), unless it came encrypted. A bound channel exists only
-    // because its client signs, so an unsigned one is refused there too.
+    // of that session (3.3.5.2.4), unless it came encrypted. On a bound channel an unsigned
+    // one is authenticated first (a failure ends the session as anywhere, 3.3.5.5.3) and then
+    // refused with STATUS_ACCESS_DENIED, as Windows and Samba answer (smbtorture
+    // bind_negative_smb3signCtoH*, bind_invalid_auth).
+    let mut unsigned_channel_reauth = false;
     if let Some(SessionState::Valid(v)) = conn.sessions.get(&header.session_id)
         && conn.encrypted_session.is_none()
     {
+        unsigned_channel_reauth = !signed && v.bound;
         let refuse = if signed {
             !conn.verify(header.session_id, member)
         } else {
-            v.signing_required || v.bound
+            v.signing_required && !v.bound
         };
         if refuse {
             tracing::warn!(target: "rsmbd::session", "re-authentication refused client={} session_id={:#x} reason=\"{} SESSION_SETUP on a signed session\"", conn.peer, header.session_id, if signed { "badly signed" } else { "unsigned" });
@@ -497,6 +504,10 @@ fn handle_session_setup(
     if reply.end_session {
         end_session(conn, reply.session_id);
     }
+    if unsigned_channel_reauth && reply.status == NtStatus::SUCCESS {
+        tracing::warn!(target: "rsmbd::session", "re-authentication refused client={} session_id={:#x} reason=\"unsigned SESSION_SETUP on a bound channel\"", conn.peer, header.session_id);
+        return error(NtStatus::ACCESS_DENIED, header.session_id);
+    }
     let sign = if reply.sign {
         match conn.sessions.get(&reply.session_id) {
             Some(SessionState::Valid(v)) => {
@@ -504,6 +515,8 @@ fn handle_session_setup(
             }
             _ => None,
         }
+    } else if reply.status == NtStatus::USER_SESSION_DELETED {
+        super::binding::foreign_session_key(conn, reply.session_id)
     } else {
         None
     };
