@@ -363,6 +363,18 @@ fn unsigned_reauth_on_a_channel_is_refused_and_a_failed_one_ends_the_session() {
         unsigned_reauth(&mut second, b"not a token".to_vec()),
         NtStatus::LOGON_FAILURE
     );
-    assert_eq!(position(&mut first, file), NtStatus::USER_SESSION_DELETED);
+    let q = QueryInfoRequest {
+        info_type: 1,
+        file_info_class: FILE_POSITION_INFORMATION,
+        output_buffer_length: 64,
+        file_id: file,
+        ..Default::default()
+    };
+    let a = first.call(Command::QUERY_INFO, &q);
+    assert_eq!(a.header.status, NtStatus::USER_SESSION_DELETED);
+    assert!(
+        verifies(&a, first.keys.signing_algorithm, &first.keys.signing_key),
+        "the other channel's USER_SESSION_DELETED is signed with its key"
+    );
     assert!(ctx.session_table.is_empty());
 }

@@ -36,7 +36,13 @@ use super::negotiate::Negotiated;
 use super::session_setup::{SessionState, ValidSession, dialect_name};
 use super::session_table::SharedSession;
 
-type SigningKey = Option<(SigningAlgorithm, Zeroizing<[u8; 16]>)>;
+/// A signing algorithm and key (zeroized on drop).
+pub type ChannelKey = (SigningAlgorithm, Zeroizing<[u8; 16]>);
+type SigningKey = Option<ChannelKey>;
+
+/// How many ended sessions' channel keys a connection keeps to sign
+/// STATUS_USER_SESSION_DELETED with.
+pub const ENDED_CHANNELS_KEPT: usize = 8;
 
 /// What binding compares between the session's first connection and the new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +113,10 @@ fn session_key(global: &SharedSession) -> SigningKey {
 pub(super) fn foreign_session_key(conn: &Connection, session_id: u64) -> SigningKey {
     if session_id == 0 || conn.sessions.contains_key(&session_id) {
         return None;
+    }
+    // A session this connection was a channel of, ended elsewhere: its channel key.
+    if let Some((_, key)) = conn.ended_channels.iter().find(|(id, _)| *id == session_id) {
+        return Some(key.clone());
     }
     conn.ctx
         .session_table

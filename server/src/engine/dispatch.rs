@@ -595,6 +595,7 @@ fn end_session(conn: &mut Connection, session_id: u64) {
     if let Some(SessionState::Valid(v)) = conn.sessions.remove(&session_id) {
         v.global.end();
         conn.ctx.session_table.remove(session_id);
+        conn.remember_ended(session_id, &v);
         v.share.close_all();
         conn.logged_off = v.crypto.map(|c| (session_id, c));
     }

@@ -89,6 +89,10 @@ pub struct Connection {
     encrypt_reply: Option<u64>,
     /// The cipher keys of a session LOGOFF just removed: its response is sealed with them.
     logged_off: Option<(u64, Arc<session_setup::SessionCrypto>)>,
+    /// Signing keys of this connection's channels whose session ended (a LOGOFF or failed
+    /// re-authentication on another channel): STATUS_USER_SESSION_DELETED for them is signed,
+    /// as clients holding the session require. The most recent few only.
+    ended_channels: Vec<(u64, binding::ChannelKey)>,
     /// Oplock and lease break notifications for this connection's opens, queued by requests
     /// on any connection ([MS-SMB2 3.3.4.6], 3.3.4.7).
     breaks: Arc<BreakChannel>,
@@ -131,6 +135,7 @@ impl Connection {
             encrypted_session: None,
             encrypt_reply: None,
             logged_off: None,
+            ended_channels: Vec::new(),
             breaks: Arc::new(BreakChannel::new()),
         }
     }
@@ -434,9 +439,20 @@ impl Connection {
             .map(|(id, _)| *id)
             .collect();
         for id in ended {
-            self.sessions.remove(&id);
+            if let Some(SessionState::Valid(v)) = self.sessions.remove(&id) {
+                self.remember_ended(id, &v);
+            }
             self.pending.forget_session(id);
         }
+    }
+
+    /// Keeps the channel key of an ended session for signing STATUS_USER_SESSION_DELETED.
+    fn remember_ended(&mut self, id: u64, v: &session_setup::ValidSession) {
+        if self.ended_channels.len() >= binding::ENDED_CHANNELS_KEPT {
+            self.ended_channels.remove(0);
+        }
+        self.ended_channels
+            .push((id, (v.keys.signing_algorithm, v.keys.signing_key.clone())));
     }
 
     /// [MS-SMB2 3.3.5.3] SMB1 NEGOTIATE: only as the first message.
