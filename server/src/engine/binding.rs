@@ -328,6 +328,7 @@ fn leg(
         client_encrypts: false,
         audit: format!("channel of session {sid:#x} client={}", conn.peer),
         expires_at: auth.ticket_end,
+        expiry_logged: false,
         reauth: None,
     };
     conn.sessions
