@@ -4,6 +4,7 @@
 //! a few go over real TCP on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod client;
 pub mod fuzzing;
 pub mod kdc;
 

@@ -7,12 +7,8 @@
 //! session, 2.x connection, another user, multichannel off.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "support/client.rs"]
-mod client;
-
 use std::sync::Arc;
 
-use client::{Client, OPEN_IF};
 use rsmbd::engine::Connection;
 use rsmbd::engine::context::ServerContext;
 use rsmbd_protocol::messages::logoff::LogoffRequest;
@@ -22,6 +18,7 @@ use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
 use rsmbd_protocol::{Command, FileId, HeaderFlags, NtStatus, Response};
 use rsmbd_share::crypto::keys::KeyDialect;
 use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm, signing};
+use rsmbd_tests::client::{Client, OPEN_IF};
 use rsmbd_tests::kdc::TestKdc;
 use rsmbd_tests::*;
 

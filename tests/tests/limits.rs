@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rsmbd::config::Config;
-use rsmbd::engine::Connection;
 use rsmbd::engine::context::ServerContext;
 use rsmbd_protocol::create_context::CreateContext;
 use rsmbd_protocol::messages::create::CreateRequest;
@@ -19,43 +18,16 @@ use rsmbd_protocol::messages::read::ReadRequest;
 use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
 use rsmbd_protocol::messages::tree_connect::TreeConnectRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
-use rsmbd_protocol::{Command, Encode, FileId, Header, HeaderFlags, NtStatus, Response};
-use rsmbd_share::crypto::keys::KeyDialect;
-use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm, signing};
-use rsmbd_tests::kdc::{HOST, TestKdc};
+use rsmbd_protocol::{Command, FileId, Header, NtStatus, Response};
+use rsmbd_share::crypto::signing;
+use rsmbd_tests::client::Client;
+use rsmbd_tests::kdc::{HOST, TestKdc, TicketSpec};
 use rsmbd_tests::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 // ---------------------------------------------------------------------------------------------
 // Engine-level: a logged-on client driven with bytes.
-
-struct Client {
-    conn: Connection,
-    session_id: u64,
-    keys: SessionKeys,
-    next_id: u64,
-}
-
-impl Client {
-    fn signed(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Vec<u8> {
-        let header = request_header(command, self.next_id, self.session_id, tree_id, 0);
-        self.next_id += 1;
-        let mut msg = message(&header, body);
-        msg[16] |= HeaderFlags::SIGNED as u8;
-        signing::sign(
-            self.keys.signing_algorithm,
-            &self.keys.signing_key,
-            &mut msg,
-        );
-        msg
-    }
-
-    fn call(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Answer {
-        let msg = self.signed(command, tree_id, body);
-        one(&mut self.conn, &msg).unwrap()
-    }
-}
 
 fn setup(tweak: impl FnOnce(&mut Config)) -> (tempfile::TempDir, Arc<ServerContext>, TestKdc) {
     let dir = tempfile::tempdir().unwrap();
@@ -64,55 +36,9 @@ fn setup(tweak: impl FnOnce(&mut Config)) -> (tempfile::TempDir, Arc<ServerConte
     (dir, ctx, kdc)
 }
 
-/// SESSION_SETUP with a fresh AP-REQ on `conn` (whose preauth hash after NEGOTIATE is
-/// `preauth`); returns the answer and the keys the client derives.
-fn session_setup(
-    conn: &mut Connection,
-    kdc: &TestKdc,
-    preauth: &PreauthHash,
-    message_id: u64,
-) -> (Answer, SessionKeys) {
-    let (token, session_key) = kdc.spnego_ap_req("alice");
-    let setup = SessionSetupRequest {
-        security_mode: 1,
-        security_buffer: token.into(),
-        ..Default::default()
-    };
-    let setup = request(Command::SESSION_SETUP, message_id, 0, &setup);
-    let mut preauth = preauth.clone();
-    preauth.update(&setup);
-    let a = one(conn, &setup).unwrap();
-    let keys = SessionKeys::derive(
-        KeyDialect::Smb311,
-        session_key.as_bytes(),
-        Some(&preauth),
-        SigningAlgorithm::AesCmac,
-        16,
-    );
-    (a, keys)
-}
-
-/// NEGOTIATE 3.1.1; returns the connection and its preauth hash.
-fn negotiate(ctx: &Arc<ServerContext>) -> (Connection, PreauthHash) {
-    let mut conn = Connection::new(ctx.clone(), peer());
-    let mut preauth = PreauthHash::default();
-    let negotiate = request(Command::NEGOTIATE, 0, 0, &negotiate_request());
-    let a = one(&mut conn, &negotiate).unwrap();
-    preauth.update(&negotiate);
-    preauth.update(&a.raw);
-    (conn, preauth)
-}
-
 fn logon(ctx: &Arc<ServerContext>, kdc: &TestKdc) -> Client {
-    let (mut conn, preauth) = negotiate(ctx);
-    let (a, keys) = session_setup(&mut conn, kdc, &preauth, 1);
-    assert_eq!(a.header.status, NtStatus::SUCCESS);
-    Client {
-        conn,
-        session_id: a.header.session_id,
-        keys,
-        next_id: 2,
-    }
+    Client::try_logon(ctx, kdc, &TicketSpec::new("alice"))
+        .unwrap_or_else(|a| panic!("logon refused: {:?}", a.header.status))
 }
 
 fn tree_connect(c: &mut Client, share: &str) -> Answer {
@@ -120,7 +46,7 @@ fn tree_connect(c: &mut Client, share: &str) -> Answer {
         path: format!("\\\\{HOST}\\{share}"),
         ..Default::default()
     };
-    c.call(Command::TREE_CONNECT, 0, &tc)
+    c.call_on(Command::TREE_CONNECT, 0, &tc)
 }
 
 fn create(c: &mut Client, tree: u32, name: &str, disposition: u32, options: u32) -> Answer {
@@ -134,7 +60,7 @@ fn create(c: &mut Client, tree: u32, name: &str, disposition: u32, options: u32)
         create_contexts: Vec::<CreateContext<'_>>::new(),
         ..Default::default()
     };
-    c.call(Command::CREATE, tree, &req)
+    c.call_on(Command::CREATE, tree, &req)
 }
 
 fn file_id(a: &Answer) -> FileId {
@@ -147,19 +73,20 @@ fn file_id(a: &Answer) -> FileId {
 #[test]
 fn sessions_per_connection_past_the_limit_get_request_not_accepted() {
     let (_dir, ctx, kdc) = setup(|c| c.limits.max_sessions_per_connection = 2);
-    let (mut conn, preauth) = negotiate(&ctx);
+    let (mut conn, preauth) = Client::negotiate(&ctx);
     for id in 1..=2 {
-        let (a, _) = session_setup(&mut conn, &kdc, &preauth, id);
+        let (a, _) =
+            Client::session_setup(&mut conn, &kdc, &TicketSpec::new("alice"), &preauth, id);
         assert_eq!(a.header.status, NtStatus::SUCCESS, "session {id}");
     }
-    let (a, _) = session_setup(&mut conn, &kdc, &preauth, 3);
+    let (a, _) = Client::session_setup(&mut conn, &kdc, &TicketSpec::new("alice"), &preauth, 3);
     assert_eq!(a.header.status, NtStatus::REQUEST_NOT_ACCEPTED);
 }
 
 #[test]
 fn an_oversized_spnego_token_is_refused_before_the_acceptor_sees_it() {
     let (_dir, ctx, kdc) = setup(|c| c.limits.max_spnego_token = 4096);
-    let (mut conn, _) = negotiate(&ctx);
+    let (mut conn, _) = Client::negotiate(&ctx);
     let setup = SessionSetupRequest {
         security_mode: 1,
         security_buffer: vec![0x60; 4097].into(),
@@ -177,7 +104,7 @@ fn an_oversized_spnego_token_is_refused_before_the_acceptor_sees_it() {
         c.conn.frame_limit(),
         ctx.config.max_io_size as usize + 64 * 1024
     );
-    let echo = c.call(Command::ECHO, 0, &EchoRequest);
+    let echo = c.call_on(Command::ECHO, 0, &EchoRequest);
     assert_eq!(echo.header.status, NtStatus::SUCCESS);
 }
 
@@ -203,7 +130,7 @@ fn opens_per_session_past_the_limit_get_too_many_opened_files() {
         file_id: file_id(&a),
     };
     assert_eq!(
-        c.call(Command::CLOSE, tree, &close).header.status,
+        c.call_on(Command::CLOSE, tree, &close).header.status,
         NtStatus::SUCCESS
     );
     assert_eq!(
@@ -239,12 +166,12 @@ fn async_requests_past_the_limit_get_insufficient_resources() {
     };
     // An empty pipe: the first READ waits (interim STATUS_PENDING)...
     assert_eq!(
-        c.call(Command::READ, ipc, &read).header.status,
+        c.call_on(Command::READ, ipc, &read).header.status,
         NtStatus::PENDING
     );
     // ...and the second finds the table full.
     assert_eq!(
-        c.call(Command::READ, ipc, &read).header.status,
+        c.call_on(Command::READ, ipc, &read).header.status,
         NtStatus::INSUFFICIENT_RESOURCES
     );
 }
@@ -260,7 +187,7 @@ fn io_above_max_io_size_gets_invalid_parameter() {
         file_id: f,
         ..Default::default()
     };
-    let mut msg = c.signed(Command::READ, tree, &read);
+    let mut msg = c.signed_on(Command::READ, tree, &read);
     // Charge enough credits for the size, so only the size limit can refuse it.
     msg[6] = 2;
     signing::sign(c.keys.signing_algorithm, &c.keys.signing_key, &mut msg);
@@ -274,7 +201,7 @@ fn io_above_max_io_size_gets_invalid_parameter() {
         data: vec![7u8; 65537].into(),
         ..Default::default()
     };
-    let mut msg = c.signed(Command::WRITE, tree, &write);
+    let mut msg = c.signed_on(Command::WRITE, tree, &write);
     msg[6] = 2;
     signing::sign(c.keys.signing_algorithm, &c.keys.signing_key, &mut msg);
     c.next_id += 1;
@@ -306,7 +233,7 @@ fn query_directory_output_is_clamped_to_the_limit() {
         file_name: rsmbd_protocol::codec::string_to_utf16le("*").into(),
         output_buffer_length: 65536,
     };
-    let a = c.call(Command::QUERY_DIRECTORY, tree, &q);
+    let a = c.call_on(Command::QUERY_DIRECTORY, tree, &q);
     assert_eq!(a.header.status, NtStatus::SUCCESS);
     match a.body() {
         Response::QueryDirectory(r) => {
@@ -339,7 +266,7 @@ fn echo_compound(first_id: u64, n: usize) -> Vec<u8> {
 #[test]
 fn a_compound_longer_than_max_compound_closes_the_connection() {
     let (_dir, ctx, _kdc) = setup(|c| c.limits.max_compound = 2);
-    let (mut conn, _) = negotiate(&ctx);
+    let (mut conn, _) = Client::negotiate(&ctx);
     let answers = exchange(&mut conn, &echo_compound(1, 2)).unwrap();
     assert_eq!(answers.len(), 2, "a chain at the limit is served");
     let e = exchange(&mut conn, &echo_compound(3, 3)).unwrap_err();
@@ -362,12 +289,12 @@ fn write_through_opens_and_flush_succeed() {
         ..Default::default()
     };
     assert_eq!(
-        c.call(Command::WRITE, tree, &write).header.status,
+        c.call_on(Command::WRITE, tree, &write).header.status,
         NtStatus::SUCCESS
     );
     let flush = rsmbd_protocol::messages::flush::FlushRequest { file_id: f };
     assert_eq!(
-        c.call(Command::FLUSH, tree, &flush).header.status,
+        c.call_on(Command::FLUSH, tree, &flush).header.status,
         NtStatus::SUCCESS
     );
     assert_eq!(std::fs::read(dir.path().join("wt")).unwrap(), b"durable");

@@ -5,14 +5,11 @@
 //! unlocking what is not held STATUS_RANGE_NOT_LOCKED.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "support/client.rs"]
-mod client;
-
-use client::{Client, OPEN_IF};
 use rsmbd_protocol::messages::lock::{LockElement, LockFlags, LockRequest};
 use rsmbd_protocol::messages::read::ReadRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
 use rsmbd_protocol::{Command, FileId, NtStatus};
+use rsmbd_tests::client::{Client, OPEN_IF};
 use rsmbd_tests::kdc::TestKdc;
 use rsmbd_tests::{Answer, context};
 

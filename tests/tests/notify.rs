@@ -5,15 +5,12 @@
 //! STATUS_NOTIFY_CLEANUP and CANCEL with STATUS_CANCELLED.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "support/client.rs"]
-mod client;
-
-use client::{CREATE, Client, DIRECTORY, OPEN};
 use rsmbd_protocol::fscc::{FileNotifyInformation, NotifyAction, decode_notify_entries};
 use rsmbd_protocol::messages::change_notify::{
     ChangeNotifyFlags, ChangeNotifyRequest, CompletionFilter,
 };
 use rsmbd_protocol::{Command, FileId, NtStatus, Response};
+use rsmbd_tests::client::{CREATE, Client, DIRECTORY, OPEN};
 use rsmbd_tests::kdc::TestKdc;
 use rsmbd_tests::{Answer, context};
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rsmbd::config::Config;
-use rsmbd::engine::Connection;
 use rsmbd::engine::clock::ManualClock;
 use rsmbd::engine::context::ServerContext;
 use rsmbd_auth::kerberos::pac_logon::{LogonInfo, Sid, encode_logon_info};
@@ -22,102 +21,22 @@ use rsmbd_protocol::messages::read::ReadRequest;
 use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
 use rsmbd_protocol::messages::tree_connect::TreeConnectRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
-use rsmbd_protocol::{Command, Encode, FileId, HeaderFlags, NtStatus, Response};
-use rsmbd_share::crypto::keys::KeyDialect;
-use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm, signing};
+use rsmbd_protocol::{Command, FileId, NtStatus, Response};
+use rsmbd_share::crypto::signing;
+use rsmbd_tests::client::Client;
 use rsmbd_tests::kdc::{HOST, TestKdc, TicketSpec};
 use rsmbd_tests::*;
 
-/// A logged-on 3.1.1 client with its session's signing key.
-struct Client {
-    conn: Connection,
-    session_id: u64,
-    keys: SessionKeys,
-    next_id: u64,
-}
-
-impl Client {
-    fn signed(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Vec<u8> {
-        let header = request_header(command, self.next_id, self.session_id, tree_id, 0);
-        self.next_id += 1;
-        let mut msg = message(&header, body);
-        msg[16] |= HeaderFlags::SIGNED as u8;
-        signing::sign(
-            self.keys.signing_algorithm,
-            &self.keys.signing_key,
-            &mut msg,
-        );
-        msg
-    }
-
-    /// A signed request; its answer must be signed with the session's (first logon's) key.
-    fn call(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Answer {
-        let msg = self.signed(command, tree_id, body);
-        let a = one(&mut self.conn, &msg).unwrap();
-        let mut raw = a.raw.clone();
-        assert!(
-            a.header.flags.has(HeaderFlags::SIGNED)
-                && signing::verify(
-                    self.keys.signing_algorithm,
-                    &self.keys.signing_key,
-                    &mut raw
-                ),
-            "{:?} ({:?}) response is signed with the session key",
-            a.header.command,
-            a.header.status
-        );
-        a
-    }
-
-    /// SESSION_SETUP on this session with a fresh ticket (re-authentication).
-    fn reauth(&mut self, kdc: &TestKdc, spec: &TicketSpec) -> Answer {
-        let (token, _) = kdc.spnego_ap_req_with(spec);
-        let setup = SessionSetupRequest {
-            security_mode: 1,
-            security_buffer: token.into(),
-            ..Default::default()
-        };
-        let msg = self.signed(Command::SESSION_SETUP, 0, &setup);
-        one(&mut self.conn, &msg).unwrap()
-    }
-}
-
-fn logon_with(
-    ctx: &Arc<ServerContext>,
-    kdc: &TestKdc,
-    spec: &TicketSpec,
-) -> Result<Client, Answer> {
-    let mut conn = Connection::new(ctx.clone(), peer());
-    let mut preauth = PreauthHash::default();
-    let negotiate = request(Command::NEGOTIATE, 0, 0, &negotiate_request());
-    let a = one(&mut conn, &negotiate).unwrap();
-    preauth.update(&negotiate);
-    preauth.update(&a.raw);
-    let (token, session_key) = kdc.spnego_ap_req_with(spec);
+/// SESSION_SETUP on this session with a fresh ticket (re-authentication).
+fn reauth(c: &mut Client, kdc: &TestKdc, spec: &TicketSpec) -> Answer {
+    let (token, _) = kdc.spnego_ap_req_with(spec);
     let setup = SessionSetupRequest {
         security_mode: 1,
         security_buffer: token.into(),
         ..Default::default()
     };
-    let setup = request(Command::SESSION_SETUP, 1, 0, &setup);
-    preauth.update(&setup);
-    let a = one(&mut conn, &setup).unwrap();
-    if a.header.status != NtStatus::SUCCESS {
-        return Err(a);
-    }
-    let keys = SessionKeys::derive(
-        KeyDialect::Smb311,
-        session_key.as_bytes(),
-        Some(&preauth),
-        SigningAlgorithm::AesCmac,
-        16,
-    );
-    Ok(Client {
-        conn,
-        session_id: a.header.session_id,
-        keys,
-        next_id: 2,
-    })
+    let msg = c.signed_on(Command::SESSION_SETUP, 0, &setup);
+    one(&mut c.conn, &msg).unwrap()
 }
 
 fn tree_connect(c: &mut Client, share: &str) -> Answer {
@@ -125,7 +44,7 @@ fn tree_connect(c: &mut Client, share: &str) -> Answer {
         path: format!("\\\\{HOST}\\{share}"),
         ..Default::default()
     };
-    c.call(Command::TREE_CONNECT, 0, &tc)
+    c.call_signed_on(Command::TREE_CONNECT, 0, &tc)
 }
 
 fn create(c: &mut Client, tree: u32, name: &str, options: u32) -> Answer {
@@ -139,7 +58,7 @@ fn create(c: &mut Client, tree: u32, name: &str, options: u32) -> Answer {
         create_contexts: Vec::<CreateContext<'_>>::new(),
         ..Default::default()
     };
-    c.call(Command::CREATE, tree, &req)
+    c.call_signed_on(Command::CREATE, tree, &req)
 }
 
 fn file_id(a: &Answer) -> FileId {
@@ -156,7 +75,7 @@ fn read(c: &mut Client, tree: u32, file: FileId) -> Answer {
         file_id: file,
         ..Default::default()
     };
-    c.call(Command::READ, tree, &req)
+    c.call_signed_on(Command::READ, tree, &req)
 }
 
 fn lock(c: &mut Client, tree: u32, file: FileId, flags: u32) -> NtStatus {
@@ -169,7 +88,7 @@ fn lock(c: &mut Client, tree: u32, file: FileId, flags: u32) -> NtStatus {
             flags,
         }],
     };
-    c.call(Command::LOCK, tree, &req).header.status
+    c.call_signed_on(Command::LOCK, tree, &req).header.status
 }
 
 /// A server whose clock starts at `t0`, a KDC and a share directory.
@@ -201,7 +120,7 @@ fn ticket(client: &str, now: SystemTime, secs: u64) -> TicketSpec {
 #[test]
 fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
     let (_dir, ctx, kdc, clock, t0) = setup(|_| {});
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+    let mut c = Client::try_logon(&ctx, &kdc, &ticket("alice", t0, 60))
         .ok()
         .unwrap();
     let tree = tree_connect(&mut c, "data").header.tree_id();
@@ -213,7 +132,7 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
         ..Default::default()
     };
     assert_eq!(
-        c.call(Command::WRITE, tree, &write).header.status,
+        c.call_signed_on(Command::WRITE, tree, &write).header.status,
         NtStatus::SUCCESS
     );
 
@@ -251,7 +170,9 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
         "unlocking is still processed (3.3.5.2.9)"
     );
     assert_eq!(
-        c.call(Command::ECHO, 0, &EchoRequest).header.status,
+        c.call_signed_on(Command::ECHO, 0, &EchoRequest)
+            .header
+            .status,
         NtStatus::SUCCESS
     );
 
@@ -261,7 +182,7 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
     clock.set(now);
     let msg = {
         let (token, _) = kdc.spnego_ap_req_with(&ticket("alice", now, 60));
-        c.signed(
+        c.signed_on(
             Command::SESSION_SETUP,
             0,
             &SessionSetupRequest {
@@ -303,11 +224,13 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
         file_id: file,
     };
     assert_eq!(
-        c.call(Command::CLOSE, tree, &close).header.status,
+        c.call_signed_on(Command::CLOSE, tree, &close).header.status,
         NtStatus::SUCCESS
     );
     assert_eq!(
-        c.call(Command::LOGOFF, 0, &LogoffRequest).header.status,
+        c.call_signed_on(Command::LOGOFF, 0, &LogoffRequest)
+            .header
+            .status,
         NtStatus::SUCCESS
     );
 }
@@ -315,14 +238,14 @@ fn a_60_second_ticket_expires_and_reauth_keeps_keys_trees_and_opens() {
 #[test]
 fn reauth_before_expiry_extends_the_session() {
     let (_dir, ctx, kdc, clock, t0) = setup(|_| {});
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+    let mut c = Client::try_logon(&ctx, &kdc, &ticket("alice", t0, 60))
         .ok()
         .unwrap();
     let tree = tree_connect(&mut c, "data").header.tree_id();
     // Windows renews proactively, before the session expires.
     let now = t0 + Duration::from_secs(50);
     clock.set(now);
-    let a = c.reauth(&kdc, &ticket("alice", now, 600));
+    let a = reauth(&mut c, &kdc, &ticket("alice", now, 600));
     assert_eq!(a.header.status, NtStatus::SUCCESS);
     clock.set(t0 + Duration::from_secs(300));
     let file = create(&mut c, tree, "late.txt", 0);
@@ -336,7 +259,7 @@ fn reauth_before_expiry_extends_the_session() {
 #[test]
 fn reauth_as_another_principal_ends_the_session() {
     let (dir, ctx, kdc, clock, t0) = setup(|_| {});
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+    let mut c = Client::try_logon(&ctx, &kdc, &ticket("alice", t0, 60))
         .ok()
         .unwrap();
     let tree = tree_connect(&mut c, "data").header.tree_id();
@@ -349,11 +272,15 @@ fn reauth_as_another_principal_ends_the_session() {
     assert_eq!(doomed.header.status, NtStatus::SUCCESS);
     assert!(dir.path().join("doomed.txt").exists());
     clock.set(t0 + Duration::from_secs(61));
-    let a = c.reauth(&kdc, &ticket("bob", t0 + Duration::from_secs(61), 60));
+    let a = reauth(
+        &mut c,
+        &kdc,
+        &ticket("bob", t0 + Duration::from_secs(61), 60),
+    );
     assert_eq!(a.header.status, NtStatus::ACCESS_DENIED);
     // The session is gone, with its opens (delete-on-close ran).
     assert!(!dir.path().join("doomed.txt").exists());
-    let msg = c.signed(Command::ECHO, 0, &EchoRequest);
+    let msg = c.signed_on(Command::ECHO, 0, &EchoRequest);
     assert_eq!(
         one(&mut c.conn, &msg).unwrap().header.status,
         NtStatus::USER_SESSION_DELETED
@@ -363,11 +290,11 @@ fn reauth_as_another_principal_ends_the_session() {
 #[test]
 fn reauth_with_a_bad_signature_is_refused_and_the_session_stays() {
     let (_dir, ctx, kdc, _clock, t0) = setup(|_| {});
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+    let mut c = Client::try_logon(&ctx, &kdc, &ticket("alice", t0, 60))
         .ok()
         .unwrap();
     let (token, _) = kdc.spnego_ap_req_with(&ticket("alice", t0, 60));
-    let mut msg = c.signed(
+    let mut msg = c.signed_on(
         Command::SESSION_SETUP,
         0,
         &SessionSetupRequest {
@@ -391,7 +318,7 @@ fn reauth_with_a_bad_signature_is_refused_and_the_session_stays() {
 #[test]
 fn realm_allow_list_refuses_other_realms() {
     let (_dir, ctx, kdc, _clock, t0) = setup(|c| c.realms = vec!["OTHER.TEST".into()]);
-    let a = logon_with(&ctx, &kdc, &ticket("alice", t0, 60))
+    let a = Client::try_logon(&ctx, &kdc, &ticket("alice", t0, 60))
         .err()
         .unwrap();
     assert_eq!(a.header.status, NtStatus::LOGON_FAILURE);
@@ -423,7 +350,7 @@ fn valid_users_by_group_and_pac_sid() {
             pac_logon_info: pac_info,
             ..ticket(client, t0, 600)
         };
-        let mut c = logon_with(&ctx, &kdc, &spec).ok().unwrap();
+        let mut c = Client::try_logon(&ctx, &kdc, &spec).ok().unwrap();
         tree_connect(&mut c, "data").header.status
     };
     assert_eq!(
@@ -464,7 +391,7 @@ fn new_files_and_directories_belong_to_the_mapped_uid() {
             gid: Some(4322),
         }];
     });
-    let mut c = logon_with(&ctx, &kdc, &ticket("alice", t0, 600))
+    let mut c = Client::try_logon(&ctx, &kdc, &ticket("alice", t0, 600))
         .ok()
         .unwrap();
     let tree = tree_connect(&mut c, "data").header.tree_id();
@@ -482,7 +409,7 @@ fn new_files_and_directories_belong_to_the_mapped_uid() {
         ..Default::default()
     };
     assert_eq!(
-        c.call(Command::CREATE, tree, &req).header.status,
+        c.call_signed_on(Command::CREATE, tree, &req).header.status,
         NtStatus::SUCCESS
     );
     let is_root = std::fs::metadata("/proc/self")

@@ -4,10 +4,6 @@
 //! bad stream names are refused; a stream past the xattr limit is STATUS_DISK_FULL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "support/client.rs"]
-mod client;
-
-use client::{CREATE, Client, OPEN, OPEN_IF};
 use rsmbd_protocol::fscc::{
     FileDispositionInformation, FileInformationClass, FileRenameInformation, FileStreamInformation,
     FsccStruct,
@@ -17,6 +13,7 @@ use rsmbd_protocol::messages::read::ReadRequest;
 use rsmbd_protocol::messages::set_info::SetInfoRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
 use rsmbd_protocol::{Command, FileId, NtStatus, Response};
+use rsmbd_tests::client::{CREATE, Client, OPEN, OPEN_IF};
 use rsmbd_tests::context;
 use rsmbd_tests::kdc::TestKdc;
 

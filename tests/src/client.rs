@@ -1,6 +1,7 @@
-//! A logged-on, signing test client for the async scenarios (CHANGE_NOTIFY, blocking locks,
-//! streams): several of them can share one `ServerContext`, as connections of one server do.
-#![allow(dead_code)]
+//! A logged-on, signing SMB 3.1.1 test client driven with bytes (no sockets): NEGOTIATE, a
+//! Kerberos SESSION_SETUP with an AP-REQ from the test KDC, and usually a tree connect. Several
+//! can share one `ServerContext`, as connections of one server do (oplock breaks, notify,
+//! blocking locks). One client for every scenario file, so a protocol change is fixed once.
 
 use std::sync::Arc;
 
@@ -15,8 +16,12 @@ use rsmbd_protocol::messages::tree_connect::TreeConnectRequest;
 use rsmbd_protocol::{Command, Encode, FileId, HeaderFlags, NtStatus, Response};
 use rsmbd_share::crypto::keys::KeyDialect;
 use rsmbd_share::crypto::{PreauthHash, SessionKeys, SigningAlgorithm, signing};
-use rsmbd_tests::kdc::{HOST, TestKdc};
-use rsmbd_tests::*;
+
+use crate::kdc::{HOST, TestKdc, TicketSpec};
+use crate::{
+    Answer, answers, exchange_messages, message, negotiate_request, one, peer, request,
+    request_header,
+};
 
 /// FILE_OPEN.
 pub const OPEN: u32 = 1;
@@ -36,25 +41,48 @@ pub struct Client {
     pub tree: u32,
 }
 
+impl std::fmt::Debug for Client {
+    /// The identifiers only: the connection and the keys stay out of test output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("session_id", &self.session_id)
+            .field("tree", &self.tree)
+            .field("next_id", &self.next_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Client {
-    /// Negotiates 3.1.1, logs on as alice with Kerberos and connects to `share`.
-    pub fn logon(ctx: &Arc<ServerContext>, kdc: &TestKdc, share: &str) -> Client {
+    /// NEGOTIATE 3.1.1 on a new connection; returns it with its preauth hash.
+    pub fn negotiate(ctx: &Arc<ServerContext>) -> (Connection, PreauthHash) {
         let mut conn = Connection::new(ctx.clone(), peer());
         let mut preauth = PreauthHash::default();
         let negotiate = request(Command::NEGOTIATE, 0, 0, &negotiate_request());
         let a = one(&mut conn, &negotiate).unwrap();
         preauth.update(&negotiate);
         preauth.update(&a.raw);
-        let (token, session_key) = kdc.spnego_ap_req("alice");
+        (conn, preauth)
+    }
+
+    /// A first SESSION_SETUP with a fresh AP-REQ shaped by `spec` on `conn` (whose hash after
+    /// NEGOTIATE is `preauth`); returns the answer and the keys the client derives from it.
+    pub fn session_setup(
+        conn: &mut Connection,
+        kdc: &TestKdc,
+        spec: &TicketSpec,
+        preauth: &PreauthHash,
+        message_id: u64,
+    ) -> (Answer, SessionKeys) {
+        let (token, session_key) = kdc.spnego_ap_req_with(spec);
         let setup = SessionSetupRequest {
             security_mode: 1,
             security_buffer: token.into(),
             ..Default::default()
         };
-        let setup = request(Command::SESSION_SETUP, 1, 0, &setup);
+        let setup = request(Command::SESSION_SETUP, message_id, 0, &setup);
+        let mut preauth = preauth.clone();
         preauth.update(&setup);
-        let a = one(&mut conn, &setup).unwrap();
-        assert_eq!(a.header.status, NtStatus::SUCCESS);
+        let a = one(conn, &setup).unwrap();
         let keys = SessionKeys::derive(
             KeyDialect::Smb311,
             session_key.as_bytes(),
@@ -62,26 +90,52 @@ impl Client {
             SigningAlgorithm::AesCmac,
             16,
         );
-        let mut c = Client {
+        (a, keys)
+    }
+
+    /// Negotiates and logs on with a ticket shaped by `spec`, without a tree; the refusal's
+    /// answer when the logon fails.
+    pub fn try_logon(
+        ctx: &Arc<ServerContext>,
+        kdc: &TestKdc,
+        spec: &TicketSpec,
+    ) -> Result<Client, Answer> {
+        let (mut conn, preauth) = Self::negotiate(ctx);
+        let (a, keys) = Self::session_setup(&mut conn, kdc, spec, &preauth, 1);
+        if a.header.status != NtStatus::SUCCESS {
+            return Err(a);
+        }
+        Ok(Client {
             conn,
             session_id: a.header.session_id,
             keys,
             next_id: 2,
             tree: 0,
-        };
-        let tc = TreeConnectRequest {
-            path: format!("\\\\{HOST}\\{share}"),
-            ..Default::default()
-        };
-        let a = c.call(Command::TREE_CONNECT, &tc);
+        })
+    }
+
+    /// Negotiates 3.1.1, logs on as alice with Kerberos and connects to `share`.
+    pub fn logon(ctx: &Arc<ServerContext>, kdc: &TestKdc, share: &str) -> Client {
+        let mut c = Self::try_logon(ctx, kdc, &TicketSpec::new("alice"))
+            .unwrap_or_else(|a| panic!("logon refused: {:?}", a.header.status));
+        let a = c.tree_connect(share);
         assert_eq!(a.header.status, NtStatus::SUCCESS);
         c.tree = a.header.tree_id();
         c
     }
 
-    /// A signed request on the client's tree.
-    pub fn signed(&mut self, command: Command, body: &impl Encode) -> Vec<u8> {
-        let header = request_header(command, self.next_id, self.session_id, self.tree, 0);
+    /// TREE_CONNECT to `share` on the server's test host name (the client's tree is unchanged).
+    pub fn tree_connect(&mut self, share: &str) -> Answer {
+        let tc = TreeConnectRequest {
+            path: format!("\\\\{HOST}\\{share}"),
+            ..Default::default()
+        };
+        self.call_on(Command::TREE_CONNECT, 0, &tc)
+    }
+
+    /// A signed request on tree `tree_id`.
+    pub fn signed_on(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Vec<u8> {
+        let header = request_header(command, self.next_id, self.session_id, tree_id, 0);
         self.next_id += 1;
         let mut msg = message(&header, body);
         msg[16] |= HeaderFlags::SIGNED as u8;
@@ -91,6 +145,40 @@ impl Client {
             &mut msg,
         );
         msg
+    }
+
+    /// A signed request on tree `tree_id` that gets exactly one answer.
+    pub fn call_on(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Answer {
+        let msg = self.signed_on(command, tree_id, body);
+        one(&mut self.conn, &msg).unwrap()
+    }
+
+    /// Like [`Client::call_on`], and the answer must carry the session's signature.
+    pub fn call_signed_on(&mut self, command: Command, tree_id: u32, body: &impl Encode) -> Answer {
+        let a = self.call_on(command, tree_id, body);
+        assert!(
+            self.signed_by_session(&a),
+            "{:?} ({:?}) response is signed with the session key",
+            a.header.command,
+            a.header.status
+        );
+        a
+    }
+
+    /// Whether `a` is flagged signed and its signature verifies with the session's key.
+    pub fn signed_by_session(&self, a: &Answer) -> bool {
+        let mut raw = a.raw.clone();
+        a.header.flags.has(HeaderFlags::SIGNED)
+            && signing::verify(
+                self.keys.signing_algorithm,
+                &self.keys.signing_key,
+                &mut raw,
+            )
+    }
+
+    /// A signed request on the client's tree.
+    pub fn signed(&mut self, command: Command, body: &impl Encode) -> Vec<u8> {
+        self.signed_on(command, self.tree, body)
     }
 
     /// Sends a request; returns every message that came back (each one answer here).
