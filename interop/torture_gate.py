@@ -6,6 +6,9 @@ table against Samba.
   torture_gate.py expect RESULTS_DIR SUITE...   print expectation lines for today's non-passing tests
   torture_gate.py table  RSMBD_DIR SAMBA_DIR SUITE...   markdown table of passes per suite
 
+RSMBD_DIR and SAMBA_DIR may also be summary files of "<outcome> <test>" lines, as torture.sh
+writes them (interop/.run/torture-<target>.txt); interop/torture-samba-reference.txt is Samba's.
+
 RESULTS_DIR is what interop/torture.sh writes (interop/.run/torture-<target>/<suite>.subunit).
 The expectations file (interop/torture-expectations.txt) lists every test of the gated suites
 that does not pass on rsmbd, one per line: `<test name> | <one-line reason>` (smbtorture names
@@ -48,8 +51,17 @@ def parse_subunit(path: Path) -> dict[str, tuple[str, str]]:
     return results
 
 
-def suite_results(results_dir: Path, suite: str) -> dict[str, tuple[str, str]]:
-    return parse_subunit(results_dir / f"{suite}.subunit")
+def suite_results(results: Path, suite: str) -> dict[str, tuple[str, str]]:
+    """A suite's outcomes from a results directory, or from a summary file (torture.sh's
+    "<outcome> <test>" lines, such as the checked-in Samba reference)."""
+    if results.is_file():
+        out: dict[str, tuple[str, str]] = {}
+        for line in results.read_text().splitlines():
+            outcome, _, name = line.partition(" ")
+            if not line.startswith("#") and name and in_suite(name, suite):
+                out[name] = (outcome, "")
+        return out
+    return parse_subunit(results / f"{suite}.subunit")
 
 
 def in_suite(name: str, suite: str) -> bool:
