@@ -375,3 +375,43 @@ fn unsigned_reauth_on_a_channel_is_refused_and_a_failed_one_ends_the_session() {
     );
     assert!(ctx.session_table.is_empty());
 }
+
+#[test]
+fn a_reauthentication_on_one_channel_renews_the_session_on_all() {
+    use rsmbd::engine::clock::ManualClock;
+    use rsmbd_tests::kdc::TicketSpec;
+    use std::time::{Duration, SystemTime};
+    let dir = tempfile::tempdir().unwrap();
+    let kdc = TestKdc::new();
+    let t0 = SystemTime::now();
+    let clock = Arc::new(ManualClock::new(t0));
+    let ctx = context_with_clock(dir.path(), &kdc.keytab_bytes(), |_| {}, Some(clock.clone()));
+    let mut first = Client::logon(&ctx, &kdc, "data");
+    let file = first.create("renew.txt", OPEN_IF, 0);
+    let mut second = bind(&ctx, &kdc, &first);
+    // Both tickets (one hour) are past: every channel answers NETWORK_SESSION_EXPIRED.
+    clock.advance(Duration::from_secs(2 * 3600));
+    assert_eq!(
+        position(&mut first, file),
+        NtStatus::NETWORK_SESSION_EXPIRED
+    );
+    assert_eq!(
+        position(&mut second, file),
+        NtStatus::NETWORK_SESSION_EXPIRED
+    );
+    // The client re-authenticates on the second channel (signed with its key) ...
+    let spec = TicketSpec {
+        now: t0 + Duration::from_secs(2 * 3600),
+        ..TicketSpec::new("alice")
+    };
+    let setup = SessionSetupRequest {
+        security_mode: 1,
+        security_buffer: kdc.spnego_ap_req_with(&spec).0.into(),
+        ..Default::default()
+    };
+    let a = second.call(Command::SESSION_SETUP, &setup);
+    assert_eq!(a.header.status, NtStatus::SUCCESS);
+    // ... and the session is renewed on the first as well (Session.ExpirationTime is one).
+    assert_eq!(position(&mut first, file), NtStatus::SUCCESS);
+    assert_eq!(position(&mut second, file), NtStatus::SUCCESS);
+}

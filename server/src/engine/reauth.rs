@@ -34,7 +34,13 @@ use super::session_setup::{SetupReply, ValidSession};
 
 /// Is the session past Session.ExpirationTime at `now`?
 pub fn is_expired(session: &ValidSession, now: SystemTime) -> bool {
-    session.expires_at <= now
+    expires_at(session) <= now
+}
+
+/// Session.ExpirationTime as this channel sees it: its own ticket's endtime, or a later one a
+/// re-authentication on another channel of the session set.
+pub fn expires_at(session: &ValidSession) -> SystemTime {
+    session.expires_at.max(session.global.expires_at())
 }
 
 /// Logs a refusal with STATUS_NETWORK_SESSION_EXPIRED: the first one per ticket at INFO (so an
@@ -52,9 +58,9 @@ pub fn note_expired(
     }
     session.expiry_logged = true;
     let ago = now
-        .duration_since(session.expires_at)
+        .duration_since(expires_at(session))
         .map_or(0, |d| d.as_secs());
-    tracing::info!(target: "rsmbd::session", "session expired session_id={session_id:#x} client={peer} principal={} ticket_end={} ({ago}s ago) first_refused={command:?}: answering NETWORK_SESSION_EXPIRED until the client re-authenticates", session.share.identity().principal, crate::status::fmt_utc(crate::status::unix(session.expires_at)));
+    tracing::info!(target: "rsmbd::session", "session expired session_id={session_id:#x} client={peer} principal={} ticket_end={} ({ago}s ago) first_refused={command:?}: answering NETWORK_SESSION_EXPIRED until the client re-authenticates", session.share.identity().principal, crate::status::fmt_utc(crate::status::unix(expires_at(session))));
 }
 
 /// [MS-SMB2 3.3.5.2.9] Requests an expired session still serves: LOGOFF, CLOSE, LOCK that only
@@ -127,6 +133,7 @@ pub fn handle(
             let renewed_early = !is_expired(valid, now);
             valid.share.set_identity(identity);
             valid.expires_at = session.ticket_end;
+            valid.global.set_expires_at(session.ticket_end);
             valid.expiry_logged = false;
             tracing::info!(target: "rsmbd::session", "session re-authenticated session_id={session_id:#x} client={peer} principal={principal} expires_in={}s{}", lifetime_secs(session.ticket_end, now), if renewed_early { " (before expiry)" } else { "" });
             SetupReply {

@@ -452,6 +452,7 @@ fn establish(
         dialect3: keys.dialect3.clone(),
         encrypt_data,
         principal,
+        expires_at: auth.ticket_end,
     }));
     ctx.session_table.insert(Arc::clone(&global));
     ValidSession {

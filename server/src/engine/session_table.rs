@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use rsmbd_protocol::messages::negotiate::Dialect;
 use rsmbd_share::crypto::SigningAlgorithm;
@@ -66,6 +67,9 @@ pub struct SharedSession {
     pub encrypt_data: bool,
     /// The principal a channel's authentication must name.
     pub principal: String,
+    /// The endtime of the latest ticket any channel re-authenticated with (MS-SMB2 3.3.5.5.3
+    /// sets Session.ExpirationTime for the whole session).
+    expires_at: Mutex<SystemTime>,
     /// Connections holding a channel of the session.
     channels: AtomicUsize,
     /// Set by LOGOFF or a failed re-authentication on any channel; the other channels drop
@@ -108,6 +112,8 @@ pub struct FirstChannel {
     pub encrypt_data: bool,
     /// The authenticated principal.
     pub principal: String,
+    /// The ticket's endtime.
+    pub expires_at: SystemTime,
 }
 
 impl SharedSession {
@@ -124,6 +130,7 @@ impl SharedSession {
             dialect3: first.dialect3,
             encrypt_data: first.encrypt_data,
             principal: first.principal,
+            expires_at: Mutex::new(first.expires_at),
             channels: AtomicUsize::new(1),
             ended: AtomicBool::new(false),
         }
@@ -137,6 +144,16 @@ impl SharedSession {
     /// Marks the session ended; true for the caller that ended it (it closes the opens).
     pub fn end(&self) -> bool {
         !self.ended.swap(true, Ordering::AcqRel)
+    }
+
+    /// Session.ExpirationTime as the latest re-authentication on any channel set it.
+    pub fn expires_at(&self) -> SystemTime {
+        *self.expires_at.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A re-authentication on some channel moved Session.ExpirationTime.
+    pub fn set_expires_at(&self, t: SystemTime) {
+        *self.expires_at.lock().unwrap_or_else(|e| e.into_inner()) = t;
     }
 
     /// A connection was bound to the session as a new channel.
