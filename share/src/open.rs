@@ -13,6 +13,7 @@ use crate::disk::meta::FileMeta;
 use crate::disk::notify::Watch;
 use crate::disk::path::RelPath;
 use crate::disk::share_modes::ShareModeToken;
+use crate::disk::write_time::WriteTime;
 use crate::ipc::Pipe;
 use crate::registry::Share;
 
@@ -50,6 +51,8 @@ pub struct DiskOpen {
     notify: Mutex<Option<Arc<Watch>>>,
     /// The named stream this open addresses (`file:stream`), stored in an xattr of `file`.
     stream: Mutex<Option<String>>,
+    /// How this open moves the file's LastWriteTime (`disk::write_time`).
+    write_time: WriteTime,
 }
 
 impl DiskOpen {
@@ -73,6 +76,7 @@ impl DiskOpen {
             write_through: false,
             notify: Mutex::new(None),
             stream: Mutex::new(None),
+            write_time: WriteTime::default(),
         }
     }
 
@@ -141,6 +145,11 @@ impl DiskOpen {
     /// Records a stream rename.
     pub fn set_stream(&self, name: String) {
         *lock(&self.stream) = Some(name);
+    }
+
+    /// The open's write-time state (`disk::write_time`).
+    pub fn write_time(&self) -> &WriteTime {
+        &self.write_time
     }
 
     /// The change notification watch of this directory open, if one was started.
@@ -279,6 +288,9 @@ impl Open {
             return;
         }
         let Some(disk) = self.disk() else { return };
+        if let Err(e) = disk.write_time().close(disk.file()) {
+            tracing::debug!(error = %e, "write time update at close failed");
+        }
         if let Some(watch) = disk.take_watch() {
             self.share.notifier().stop(&watch);
         }

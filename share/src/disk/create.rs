@@ -220,6 +220,11 @@ fn open_existing<'a>(
         // FIFOs, sockets and devices are not served.
         return Err(NtStatus::ACCESS_DENIED);
     }
+    // MS-FSA 2.1.5.1.2.1: FILE_CREATE of an existing name collides before the type checks
+    // (mkdir over a file is OBJECT_NAME_COLLISION, not NOT_A_DIRECTORY).
+    if spec.disposition == Disposition::Create {
+        return Err(NtStatus::OBJECT_NAME_COLLISION);
+    }
     if pmeta.is_dir && spec.want == Want::File {
         return Err(NtStatus::FILE_IS_A_DIRECTORY);
     }
@@ -228,9 +233,6 @@ fn open_existing<'a>(
     }
     if pmeta.is_dir && spec.disposition.truncates() {
         return Err(NtStatus::FILE_IS_A_DIRECTORY);
-    }
-    if spec.disposition == Disposition::Create {
-        return Err(NtStatus::OBJECT_NAME_COLLISION);
     }
     let mut flags = open_flags(pmeta.is_dir, spec.granted_access);
     if spec.disposition.truncates() && !pmeta.is_dir {

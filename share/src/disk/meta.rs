@@ -18,6 +18,8 @@ pub const FILE_ATTRIBUTE_SYSTEM: u32 = 0x0000_0004;
 pub const FILE_ATTRIBUTE_DIRECTORY: u32 = 0x0000_0010;
 /// [MS-FSCC 2.6] FILE_ATTRIBUTE_ARCHIVE.
 pub const FILE_ATTRIBUTE_ARCHIVE: u32 = 0x0000_0020;
+/// [MS-FSCC 2.6] FILE_ATTRIBUTE_TEMPORARY.
+pub const FILE_ATTRIBUTE_TEMPORARY: u32 = 0x0000_0100;
 /// [MS-FSCC 2.6] FILE_ATTRIBUTE_NORMAL: "no other attributes set" (only valid alone).
 pub const FILE_ATTRIBUTE_NORMAL: u32 = 0x0000_0080;
 
@@ -84,18 +86,32 @@ pub struct FileMeta {
 
 impl FileMeta {
     /// Reads the metadata of an open file (`statx` with birth time, `fstat` if unavailable).
-    /// `name` (the last path component) decides the hidden attribute for dot files.
+    /// `name` (the last path component) decides the hidden attribute for dot files. A
+    /// CreationTime a client set (kept in `disk::dos_attrs`) wins over the birth time.
     pub fn of<Fd: AsFd>(fd: Fd, name: &str) -> io::Result<Self> {
         let fd = fd.as_fd();
         let mask = StatxFlags::BASIC_STATS | StatxFlags::BTIME;
-        match rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, mask) {
-            Ok(st) => Ok(Self::from_statx(&st, name)),
+        let m = match rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, mask) {
+            Ok(st) => Self::from_statx(&st, name),
             Err(rustix::io::Errno::NOSYS) | Err(rustix::io::Errno::PERM) => {
                 let st = rustix::fs::fstat(fd)?;
-                Ok(Self::from_stat(&st, name))
+                Self::from_stat(&st, name)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(m.with_stored(super::dos_attrs::read(fd)))
+    }
+
+    /// Applies what `disk::dos_attrs` keeps for the file.
+    fn with_stored(mut self, stored: super::dos_attrs::DosAttrs) -> Self {
+        if let Some(t) = stored.creation_time {
+            self.creation_time = t;
         }
+        match stored.change_time {
+            Some((t, with_write)) if with_write == self.last_write_time => self.change_time = t,
+            _ => {}
+        }
+        self
     }
 
     /// Reads the metadata of the entry `name` in directory `dir` without following a final
@@ -103,14 +119,18 @@ impl FileMeta {
     pub fn at<Fd: AsFd>(dir: Fd, name: &str) -> io::Result<Self> {
         let dir = dir.as_fd();
         let mask = StatxFlags::BASIC_STATS | StatxFlags::BTIME;
-        match rustix::fs::statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, mask) {
-            Ok(st) => Ok(Self::from_statx(&st, name)),
+        let m = match rustix::fs::statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, mask) {
+            Ok(st) => Self::from_statx(&st, name),
             Err(rustix::io::Errno::NOSYS) | Err(rustix::io::Errno::PERM) => {
                 let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
-                Ok(Self::from_stat(&st, name))
+                Self::from_stat(&st, name)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
+        };
+        if m.is_symlink() {
+            return Ok(m);
         }
+        Ok(m.with_stored(super::dos_attrs::read_at(dir, name)))
     }
 
     /// True if this is a symlink (only [`FileMeta::at`] can return one).

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod case;
 pub mod create;
+pub mod dos_attrs;
 pub mod enumerate;
 pub mod errors;
 pub mod file;
@@ -17,6 +18,7 @@ pub mod pattern;
 pub mod share_modes;
 pub mod short_name;
 pub mod streams;
+pub mod write_time;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

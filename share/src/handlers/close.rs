@@ -17,6 +17,12 @@ pub fn handle(cx: &TreeCx, req: &CloseRequest) -> HandlerResult<CloseResponse> {
         .remove_open(req.file_id)
         .ok_or(NtStatus::FILE_CLOSED)?;
     let post = req.flags & CloseFlags::POSTQUERY_ATTRIB != 0;
+    // Write-time updates due at close happen before the attributes are read.
+    if let Some(disk) = open.disk()
+        && let Err(e) = disk.write_time().close(disk.file())
+    {
+        tracing::debug!(error = %e, "write time update at close failed");
+    }
     let meta = match (post, open.disk()) {
         (true, Some(disk)) => {
             let name = disk.path().leaf().unwrap_or("").to_owned();

@@ -16,6 +16,8 @@ pub fn handle(cx: &TreeCx, req: &FlushRequest) -> HandlerResult<FlushResponse> {
     if !open.has_any_access(FILE_WRITE_DATA | FILE_APPEND_DATA) {
         return Err(NtStatus::ACCESS_DENIED);
     }
+    // A pending write-time update happens now (disk::write_time).
+    disk.write_time().flush(disk.file()).map_err(io_status)?;
     crate::disk::file::flush(disk.file()).map_err(io_status)?;
     Ok(Reply::ok(FlushResponse))
 }

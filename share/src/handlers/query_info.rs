@@ -21,7 +21,7 @@ use rsmbd_protocol::messages::query_info::{InfoType, QueryInfoRequest, QueryInfo
 use super::{HandlerResult, Reply, TreeCx, io_status};
 use crate::disk::access::{
     FILE_ALL_ACCESS, FILE_GENERIC_EXECUTE, FILE_GENERIC_READ, FILE_GENERIC_WRITE,
-    FILE_READ_ATTRIBUTES, READ_CONTROL,
+    FILE_READ_ATTRIBUTES, FILE_READ_EA, READ_CONTROL,
 };
 use crate::disk::meta::FileMeta;
 use crate::open::{DiskOpen, Open};
@@ -40,6 +40,21 @@ const FILE_DEVICE_DISK: u32 = 0x0000_0007;
 const FILE_DEVICE_IS_MOUNTED: u32 = 0x0000_0020;
 /// [MS-FSCC 2.5.7] SSINFO_FLAGS_ALIGNED_DEVICE | SSINFO_FLAGS_PARTITION_ALIGNED_ON_DEVICE.
 const SSINFO_ALIGNED: u32 = 0x0000_0003;
+
+/// Smallest OutputBufferLength for the variable-size classes: `sizeof` of the Windows structure
+/// with a one-character name, padded to its alignment ([MS-FSA 2.1.5.12]: a buffer below
+/// `sizeof(FILE_..._INFORMATION)` is `INFO_LENGTH_MISMATCH`; smbtorture's
+/// smb2.getinfo.q{file,fs}_buffercheck measure Windows' values).
+/// FILE_NAME_INFORMATION (FileName, FileAlternateName, FileNormalizedName): 4 + 2, to 8.
+const MIN_NAME_INFO: usize = 8;
+/// FILE_ALL_INFORMATION: 96 bytes of fixed parts + FILE_NAME_INFORMATION.
+const MIN_ALL_INFO: usize = 104;
+/// FILE_STREAM_INFORMATION: 24 + 2, to 32.
+const MIN_STREAM_INFO: usize = 32;
+/// FILE_FS_VOLUME_INFORMATION: 18 + 2, to 24.
+const MIN_FS_VOLUME_INFO: usize = 24;
+/// FILE_FS_ATTRIBUTE_INFORMATION: 12 + 2, to 16.
+const MIN_FS_ATTRIBUTE_INFO: usize = 16;
 
 /// The response buffer cut to OutputBufferLength: below `fixed` bytes nothing useful fits
 /// (`INFO_LENGTH_MISMATCH`); otherwise a longer answer is truncated with `BUFFER_OVERFLOW`
@@ -81,6 +96,8 @@ pub fn handle(
         return pipe_info(req, max);
     };
     let path = disk.path();
+    // A write-time update that fell due shows now (disk::write_time).
+    disk.write_time().refresh(disk.file()).map_err(io_status)?;
     let mut meta = FileMeta::of(disk.file(), path.leaf().unwrap_or("")).map_err(io_status)?;
     if let Some(stream) = disk.stream() {
         // A stream open reports the stream's size; times and attributes are the file's.
@@ -211,17 +228,19 @@ fn file_info(
                 file_name: full_name,
             }
             .to_bytes(),
-            4,
+            MIN_NAME_INFO,
             max,
         ),
         FileInformationClass::FileNormalizedNameInformation => {
-            // Relative to the share root, without the leading backslash (3.3.5.20.1).
+            // Relative to the share root, without the leading backslash (3.3.5.20.1); a
+            // stream open names its stream too (`dir\file:stream`).
+            let mut file_name = disk.path().to_smb();
+            if let Some(stream) = disk.stream() {
+                file_name = format!("{file_name}:{stream}");
+            }
             fit(
-                FileNameInformation {
-                    file_name: disk.path().to_smb(),
-                }
-                .to_bytes(),
-                4,
+                FileNameInformation { file_name }.to_bytes(),
+                MIN_NAME_INFO,
                 max,
             )
         }
@@ -247,7 +266,7 @@ fn file_info(
                     file_name: full_name,
                 },
             };
-            fit(all.to_bytes(), 100, max)
+            fit(all.to_bytes(), MIN_ALL_INFO, max)
         }
         FileInformationClass::FileNetworkOpenInformation => {
             let n = FileNetworkOpenInformation {
@@ -288,7 +307,11 @@ fn file_info(
                     stream_name: format!(":{name}:$DATA"),
                 });
             }
-            fit(FileStreamInformation { entries }.to_bytes(), 24, max)
+            fit(
+                FileStreamInformation { entries }.to_bytes(),
+                MIN_STREAM_INFO,
+                max,
+            )
         }
         FileInformationClass::FileCompressionInformation => {
             let c = FileCompressionInformation {
@@ -318,10 +341,21 @@ fn file_info(
         FileInformationClass::FileAlternateNameInformation => match disk.path().leaf() {
             Some(leaf) => {
                 let short = crate::disk::short_name::short_name(leaf);
-                fit(FileNameInformation { file_name: short }.to_bytes(), 4, max)
+                fit(
+                    FileNameInformation { file_name: short }.to_bytes(),
+                    MIN_NAME_INFO,
+                    max,
+                )
             }
             None => Err(NtStatus::OBJECT_NAME_NOT_FOUND),
         },
+        // [MS-FSA 2.1.5.12.14]: the EA list needs FILE_READ_EA; rsmbd keeps no EAs.
+        FileInformationClass::FileFullEaInformation => {
+            if !open.has_access(FILE_READ_EA) {
+                return Err(NtStatus::ACCESS_DENIED);
+            }
+            Err(NtStatus::NO_EAS_ON_FILE)
+        }
         _ => Err(NtStatus::INVALID_INFO_CLASS),
     }
 }
@@ -354,7 +388,7 @@ fn fs_info(
                 supports_objects: false,
                 volume_label: cx.tree.share.config.name.clone(),
             };
-            fit(v.to_bytes(), 18, max)
+            fit(v.to_bytes(), MIN_FS_VOLUME_INFO, max)
         }
         FsInformationClass::FileFsSizeInformation => {
             let s = vfs()?;
@@ -394,7 +428,7 @@ fn fs_info(
                 maximum_component_name_length: 255,
                 file_system_name: "NTFS".to_owned(),
             };
-            fit(v.to_bytes(), 12, max)
+            fit(v.to_bytes(), MIN_FS_ATTRIBUTE_INFO, max)
         }
         FsInformationClass::FileFsSectorSizeInformation => {
             let v = FileFsSectorSizeInformation {

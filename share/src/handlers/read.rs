@@ -40,7 +40,8 @@ pub enum ReadOutput {
 /// 3.3.5.12: needs FILE_READ_DATA (or FILE_EXECUTE); reading a directory is
 /// `INVALID_DEVICE_REQUEST`; a read at or after end of file, or one returning fewer than
 /// MinimumCount bytes, is `END_OF_FILE`; another open's exclusive lock over the range is
-/// `FILE_LOCK_CONFLICT`. On a pipe, a message larger than Length comes back in parts with
+/// `FILE_LOCK_CONFLICT`; a range past the largest signed 64-bit offset is `INVALID_PARAMETER`.
+/// On a pipe, a message larger than Length comes back in parts with
 /// `BUFFER_OVERFLOW`, and a READ with nothing to read waits (`PENDING`).
 pub fn handle_into(
     cx: &TreeCx,
@@ -78,6 +79,11 @@ pub fn handle_into(
     }
     if !open.has_any_access(FILE_READ_DATA | FILE_EXECUTE) {
         return Err(NtStatus::ACCESS_DENIED);
+    }
+    // MS-FSA 2.1.5.2: offsets are signed 64-bit; a range reaching past i64::MAX is invalid.
+    let end = req.offset.checked_add(u64::from(req.length));
+    if end.is_none_or(|e| e > i64::MAX as u64) {
+        return Err(NtStatus::INVALID_PARAMETER);
     }
     if let Some(stream) = disk.stream() {
         return read_stream(disk, &stream, req).map(ReadOutput::Response);

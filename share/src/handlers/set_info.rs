@@ -13,7 +13,9 @@ use super::{HandlerResult, Reply, TreeCx, io_status};
 use crate::disk::access::{DELETE, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA};
 use crate::disk::case::resolve_case;
 use crate::disk::file;
-use crate::disk::meta::{FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY, FileMeta};
+use crate::disk::meta::{
+    FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_TEMPORARY, FileMeta,
+};
 use crate::disk::path::{RelPath, open_parent};
 use crate::open::{DiskOpen, Open};
 
@@ -68,6 +70,9 @@ pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoRes
                 .oplocks()
                 .break_on_write(disk.key(), open.lock_owner());
             file::set_end_of_file(disk.file(), info.end_of_file).map_err(io_status)?;
+            disk.write_time()
+                .after_resize(disk.file())
+                .map_err(io_status)?;
         }
         FileInformationClass::FileAllocationInformation => {
             let info = FileAllocationInformation::decode(buf).map_err(decode_err)?;
@@ -82,6 +87,11 @@ pub fn handle(cx: &TreeCx, req: &SetInfoRequest<'_>) -> HandlerResult<SetInfoRes
             let eof = disk.file().metadata().map_err(io_status)?.len();
             if info.allocation_size < eof {
                 file::set_end_of_file(disk.file(), info.allocation_size).map_err(io_status)?;
+                disk.write_time()
+                    .after_resize(disk.file())
+                    .map_err(io_status)?;
+            } else {
+                disk.write_time().flush(disk.file()).map_err(io_status)?;
             }
         }
         FileInformationClass::FileRenameInformation => {
@@ -153,19 +163,41 @@ fn current_meta(disk: &DiskOpen) -> Result<FileMeta, NtStatus> {
     FileMeta::of(disk.file(), path.leaf().unwrap_or("")).map_err(io_status)
 }
 
-/// FileBasicInformation ([MS-FSA 2.1.5.15.1]): times (creation and change time cannot be set
-/// on Linux and are ignored), and the attributes, of which only READONLY is kept on a file.
-/// FileAttributes 0 means "do not change"; DIRECTORY on a file is `INVALID_PARAMETER`.
+/// FileBasicInformation ([MS-FSA 2.1.5.14.2]): times, and the attributes, of which only
+/// READONLY is kept on a file. A time of 0 means "do not change", -1 "stop updating it" and -2
+/// "resume" (LastWriteTime: `disk::write_time`); CreationTime lives in `disk::dos_attrs` (Linux
+/// cannot set a birth time), and so does a set ChangeTime (until the file changes again). Any
+/// FileBasicInformation applies a pending write-time update first, as Windows does.
+/// FileAttributes 0 means "do not change"; DIRECTORY on a file, or TEMPORARY on a directory,
+/// is `INVALID_PARAMETER`.
 fn set_basic(disk: &DiskOpen, info: &FileBasicInformation) -> Result<(), NtStatus> {
+    disk.write_time().flush(disk.file()).map_err(io_status)?;
     if info.file_attributes != 0 {
         if info.file_attributes & FILE_ATTRIBUTE_DIRECTORY != 0 && !disk.is_dir() {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        // MS-FSA 2.1.5.14.2: a directory cannot be TEMPORARY.
+        if info.file_attributes & FILE_ATTRIBUTE_TEMPORARY != 0 && disk.is_dir() {
             return Err(NtStatus::INVALID_PARAMETER);
         }
         let meta = current_meta(disk)?;
         let read_only = info.file_attributes & FILE_ATTRIBUTE_READONLY != 0;
         file::set_read_only(disk.file(), &meta, read_only).map_err(io_status)?;
     }
-    file::set_times(disk.file(), info.last_access_time, info.last_write_time).map_err(io_status)
+    if !matches!(info.creation_time, 0 | u64::MAX | 0xFFFF_FFFF_FFFF_FFFE) {
+        crate::disk::dos_attrs::set_creation_time(disk.file(), info.creation_time)
+            .map_err(crate::disk::errors::errno_status)?;
+    }
+    file::set_times(disk.file(), info.last_access_time, info.last_write_time).map_err(io_status)?;
+    disk.write_time()
+        .client_set(disk.file(), info.last_write_time)
+        .map_err(io_status)?;
+    if !matches!(info.change_time, 0 | u64::MAX | 0xFFFF_FFFF_FFFF_FFFE) {
+        let now = current_meta(disk)?;
+        crate::disk::dos_attrs::set_change_time(disk.file(), info.change_time, now.last_write_time)
+            .map_err(crate::disk::errors::errno_status)?;
+    }
+    Ok(())
 }
 
 /// What must hold before a file is renamed: no open of its parent directory has DELETE
@@ -215,6 +247,7 @@ fn rename(cx: &TreeCx, disk: &DiskOpen, info: &FileRenameInformation) -> Result<
         _ => target,
     };
     let from = disk.path();
+    target_parent_free(cx, root, &target)?;
     file::rename(
         root,
         &from,
@@ -224,6 +257,29 @@ fn rename(cx: &TreeCx, disk: &DiskOpen, info: &FileRenameInformation) -> Result<
     )?;
     tracing::trace!(from = %from.to_smb(), to = %target.to_smb(), "rename");
     disk.set_path(target);
+    Ok(())
+}
+
+/// A rename adds a name to the target's directory, which Windows does through an open of that
+/// directory for FILE_ADD_FILE sharing read and write ([MS-FSA 2.1.5.15.12]: the target
+/// directory is opened first): another open of the directory that holds DELETE access, or that
+/// does not share writing, makes the rename a `SHARING_VIOLATION` (smbtorture
+/// smb2.rename.*delete_access*).
+fn target_parent_free(
+    cx: &TreeCx,
+    root: &crate::disk::DiskRoot,
+    target: &RelPath,
+) -> Result<(), NtStatus> {
+    use crate::disk::share_modes::{FILE_SHARE_READ, FILE_SHARE_WRITE};
+    let parent = open_parent(root.fd(), target)?;
+    let pmeta = FileMeta::of(&parent, "").map_err(io_status)?;
+    if cx.tree.share.share_modes().would_conflict(
+        (pmeta.dev, pmeta.file_id),
+        FILE_WRITE_DATA,
+        FILE_SHARE_READ | FILE_SHARE_WRITE,
+    ) {
+        return Err(NtStatus::SHARING_VIOLATION);
+    }
     Ok(())
 }
 
