@@ -171,15 +171,21 @@ fn buffer_too_small_rules() {
         qi(&cx, id, InfoType::FILE, C::FileBasicInformation.0, 39).unwrap_err(),
         NtStatus::INFO_LENGTH_MISMATCH
     );
-    // Variable class: the fixed part must fit, the name is truncated with BUFFER_OVERFLOW.
+    // Variable class: sizeof the Windows structure (fixed part + one name character, padded:
+    // 104 for FILE_ALL_INFORMATION, 8 for FILE_NAME_INFORMATION) must fit, the name is then
+    // truncated with BUFFER_OVERFLOW (MS-FSA 2.1.5.12, smbtorture qfile_buffercheck).
     assert_eq!(
-        qi(&cx, id, InfoType::FILE, C::FileAllInformation.0, 99).unwrap_err(),
+        qi(&cx, id, InfoType::FILE, C::FileAllInformation.0, 103).unwrap_err(),
         NtStatus::INFO_LENGTH_MISMATCH
     );
     let r = qi(&cx, id, InfoType::FILE, C::FileAllInformation.0, 104).unwrap();
     assert_eq!(r.status, NtStatus::BUFFER_OVERFLOW);
     assert_eq!(r.body.len(), 104);
-    let r = qi(&cx, id, InfoType::FILE, C::FileNameInformation.0, 6).unwrap();
+    assert_eq!(
+        qi(&cx, id, InfoType::FILE, C::FileNameInformation.0, 7).unwrap_err(),
+        NtStatus::INFO_LENGTH_MISMATCH
+    );
+    let r = qi(&cx, id, InfoType::FILE, C::FileNameInformation.0, 8).unwrap();
     assert_eq!(r.status, NtStatus::BUFFER_OVERFLOW);
     assert_eq!(
         &r.body[..4],
@@ -658,4 +664,88 @@ fn delete_pending_is_per_file_and_waits_for_the_last_open() {
     );
     close(&cx, keep).unwrap();
     assert!(!f.root().join("doc").exists());
+}
+
+/// FILETIME of a Unix second (MS-DTYP 2.3.3), negative seconds included.
+fn nt(secs: i64) -> u64 {
+    ((secs + 11_644_473_600) * 10_000_000) as u64
+}
+
+#[test]
+fn set_times_read_back_exactly_before_1970_and_after_2038() {
+    // smbtorture smb2.timestamps.time_t_*: CreationTime, LastWriteTime and ChangeTime set by
+    // FileBasicInformation come back exactly, through the handle, after reopening, and in a
+    // directory listing's view (FileMeta::at).
+    let f = Fixture::new();
+    let cx = f.tree();
+    for (i, secs) in [-63_158_400i64, -2, -1, 0, 1, 4_294_967_295, 10_000_000_000]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("t{i}");
+        let id = create(&cx, &name, CREATE, 0, GENERIC_ALL).unwrap().file_id;
+        let t = nt(secs);
+        let set = FileBasicInformation {
+            creation_time: t,
+            last_access_time: 0,
+            last_write_time: t,
+            change_time: t,
+            file_attributes: 0,
+        };
+        si(&cx, id, C::FileBasicInformation, set.to_bytes()).unwrap();
+        let got: FileBasicInformation = file(&cx, id, C::FileBasicInformation);
+        assert_eq!(
+            (got.creation_time, got.last_write_time, got.change_time),
+            (t, t, t),
+            "{secs}"
+        );
+        // -1 (freeze) and -2 (thaw) change nothing.
+        let keep = FileBasicInformation {
+            creation_time: u64::MAX,
+            last_write_time: u64::MAX - 1,
+            ..set
+        };
+        si(&cx, id, C::FileBasicInformation, keep.to_bytes()).unwrap();
+        close(&cx, id).unwrap();
+        let id = create(&cx, &name, OPEN, 0, GENERIC_READ).unwrap().file_id;
+        let got: FileBasicInformation = file(&cx, id, C::FileBasicInformation);
+        assert_eq!((got.creation_time, got.last_write_time), (t, t), "{secs}");
+        let dir = std::fs::File::open(f.root()).unwrap();
+        let listed = rsmbd_share::disk::meta::FileMeta::at(&dir, &name).unwrap();
+        assert_eq!((listed.creation_time, listed.last_write_time), (t, t));
+        close(&cx, id).unwrap();
+    }
+}
+
+#[test]
+fn write_time_is_delayed_and_flushed_like_windows() {
+    let f = Fixture::new();
+    let cx = f.tree();
+    let id = create(&cx, "w", CREATE, 0, GENERIC_ALL).unwrap().file_id;
+    let before: FileBasicInformation = file(&cx, id, C::FileBasicInformation);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write(&cx, id, 0, b"s").unwrap();
+    let after: FileBasicInformation = file(&cx, id, C::FileBasicInformation);
+    assert_eq!(
+        after.last_write_time, before.last_write_time,
+        "the first write's update is due 2 s later"
+    );
+    // Any FileBasicInformation (even all zero) applies the pending update now.
+    si(
+        &cx,
+        id,
+        C::FileBasicInformation,
+        FileBasicInformation {
+            creation_time: 0,
+            last_access_time: 0,
+            last_write_time: 0,
+            change_time: 0,
+            file_attributes: 0,
+        }
+        .to_bytes(),
+    )
+    .unwrap();
+    let flushed: FileBasicInformation = file(&cx, id, C::FileBasicInformation);
+    assert!(flushed.last_write_time > before.last_write_time);
+    close(&cx, id).unwrap();
 }

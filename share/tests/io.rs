@@ -131,16 +131,32 @@ fn directories_cannot_be_read_or_written() {
 }
 
 #[test]
-fn write_to_end_of_file_offset() {
+fn offsets_past_i64_max_are_invalid() {
+    // SMB2 has no "write at end of file" offset (MS-FSA FILE_WRITE_TO_END_OF_FILE is SMB1's):
+    // Windows answers INVALID_PARAMETER for -1, -2 and any range past i64::MAX or MAXFILESIZE
+    // (smbtorture smb2.rw.invalid).
     let f = Fixture::new();
     let cx = f.tree();
     let r = create(&cx, "app", CREATE, 0, GENERIC_ALL).unwrap();
     write(&cx, r.file_id, 0, b"abc").unwrap();
-    write(&cx, r.file_id, u64::MAX, b"def").unwrap();
-    assert_eq!(read(&cx, r.file_id, 0, 10).unwrap(), b"abcdef");
+    for offset in [u64::MAX, u64::MAX - 1, 1 << 63] {
+        assert_eq!(
+            write(&cx, r.file_id, offset, b"def").unwrap_err(),
+            NtStatus::INVALID_PARAMETER
+        );
+    }
     assert_eq!(
-        write(&cx, r.file_id, u64::MAX - 1, b"overflow").unwrap_err(),
+        write(&cx, r.file_id, 0xFFF_FFFF_0000, b"x").unwrap_err(),
         NtStatus::INVALID_PARAMETER
+    );
+    assert_eq!(read(&cx, r.file_id, 0, 10).unwrap(), b"abc");
+    assert_eq!(
+        read(&cx, r.file_id, i64::MAX as u64, 1).unwrap_err(),
+        NtStatus::INVALID_PARAMETER
+    );
+    assert_eq!(
+        read(&cx, r.file_id, (i64::MAX - 1) as u64, 1).unwrap_err(),
+        NtStatus::END_OF_FILE
     );
 }
 
