@@ -25,8 +25,11 @@ pub enum Step {
     /// Refused: log `error`. `output` is present exactly when there is a KRB-ERROR to return
     /// (send it with STATUS_MORE_PROCESSING_REQUIRED, as Samba does); otherwise send
     /// STATUS_LOGON_FAILURE. [`Step::more_processing_required`] says the same.
+    /// Normally the exchange is over; after a first KRB_AP_ERR_SKEW it stays open for one
+    /// corrected AP-REQ ([`crate::Acceptor::awaits_retry`], MS-KILE 3.4.5).
     Refused {
-        /// NegTokenResp reject carrying a KRB-ERROR, or a raw GSS KRB-ERROR for raw krb5.
+        /// NegTokenResp reject (accept-incomplete for skew recovery) carrying a KRB-ERROR, or a
+        /// raw GSS KRB-ERROR for raw krb5.
         output: Option<Vec<u8>>,
         /// The cause; its Display is one log line with the fix.
         error: AuthError,

@@ -137,6 +137,8 @@ pub struct Acceptor {
     state: State,
     /// NTLM allowed on this listener, with the names its CHALLENGE announces.
     ntlm: Option<TargetNames>,
+    /// A KRB_AP_ERR_SKEW already left this exchange open for a corrected AP-REQ (one retry).
+    skew_retried: bool,
 }
 
 fn resp(
@@ -246,7 +248,16 @@ impl Acceptor {
             replay,
             state: State::Start,
             ntlm: None,
+            skew_retried: false,
         }
+    }
+
+    /// After a [`Step::Refused`]: the exchange is still open, so the engine keeps the
+    /// half-built session for the client's next token. True only for clock skew recovery
+    /// ([MS-KILE 3.4.5]): the KRB_AP_ERR_SKEW told the client our time, and it may send one
+    /// AP-REQ stamped with it (Windows does; MIT's acceptor allows the same).
+    pub fn awaits_retry(&self) -> bool {
+        matches!(self.state, State::AwaitMechToken(_))
     }
 
     /// Accept NTLMv2 (MS-NLMP) in this exchange, announcing `names` in the CHALLENGE. Without a
@@ -332,7 +343,8 @@ impl Acceptor {
         };
         match verify_ap_req(&self.config, &self.replay, ap_req, now) {
             Err(rej) => {
-                let out = reply::krb_error(&rej, now);
+                // Raw krb5 has no SPNEGO round to retry in: no skew recovery.
+                let out = reply::krb_error(&rej, now, false);
                 refused(rej.error, out)
             }
             Ok(acc) => {
@@ -448,8 +460,20 @@ impl Acceptor {
             Err(rej) => {
                 // Only a KRB-ERROR is worth a token (the engine then answers
                 // MORE_PROCESSING_REQUIRED); other refusals are a plain LOGON_FAILURE.
-                let out = reply::krb_error(&rej, now)
-                    .map(|e| resp(NegState::Reject, supported, Some(e), None));
+                // [MS-KILE 3.4.5] A first KRB_AP_ERR_SKEW attempts clock skew recovery: the
+                // exchange stays open (accept-incomplete) for one AP-REQ with a corrected time.
+                let recover = matches!(rej.error, AuthError::Skew { .. }) && !self.skew_retried;
+                let state = if recover {
+                    NegState::AcceptIncomplete
+                } else {
+                    NegState::Reject
+                };
+                let out = reply::krb_error(&rej, now, recover)
+                    .map(|e| resp(state, supported, Some(e), None));
+                if recover && out.is_some() {
+                    self.skew_retried = true;
+                    self.state = State::AwaitMechToken(neg);
+                }
                 return refused(rej.error, out);
             }
         };

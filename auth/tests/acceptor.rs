@@ -272,6 +272,68 @@ fn skew_beyond_five_minutes_returns_krb_ap_err_skew_with_server_time() {
     assert!(matches!(acceptor().step(&tok, now()), Step::Done { .. }));
 }
 
+/// [MS-KILE 3.4.5] Clock skew recovery: the first KRB_AP_ERR_SKEW keeps the exchange open
+/// (accept-incomplete, KERB-ERROR-DATA KERB_AP_ERR_TYPE_SKEW_RECOVERY in e-data); an AP-REQ with
+/// a corrected time then logs on; a second skewed one ends the exchange with reject.
+#[test]
+fn skew_recovery_allows_one_corrected_ap_req() {
+    let skewed = || Mint {
+        ctime_offset: 600,
+        ..Mint::default()
+    };
+    let mut a = acceptor();
+    let tok = spnego_init(
+        &[oid::KRB5_ARCS],
+        Some(krb5_token(&skewed().mint().ap_req, oid::KRB5)),
+    );
+    let (out, err, mp) = refused(a.step(&tok, now()));
+    assert!(matches!(err, AuthError::Skew { .. }), "{err}");
+    assert!(mp && a.awaits_retry());
+    let r = decode_resp(&out.unwrap());
+    assert_eq!(r.neg_state, Some(NegState::AcceptIncomplete));
+    let e = parse_krb_error(&r.response_token.unwrap()).unwrap();
+    assert_eq!(e.error_code, 37);
+    assert_eq!(
+        e.e_data.as_deref(),
+        Some(&[0x30, 0x05, 0xa1, 0x03, 0x02, 0x01, 0x02][..]),
+        "KERB-ERROR-DATA {{ data-type 2 }}"
+    );
+    // The corrected AP-REQ, as the mechToken of a NegTokenResp.
+    let minted = Mint::default().mint();
+    let retry = spnego_resp(Some(krb5_token(&minted.ap_req, oid::KRB5)), None);
+    match a.step(&retry, now()) {
+        Step::Done { output, session } => {
+            assert_eq!(
+                decode_resp(&output).neg_state,
+                Some(NegState::AcceptCompleted)
+            );
+            assert_eq!(
+                session.session_key.as_bytes(),
+                minted.expected_session_key().as_bytes()
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Skewed twice: the second refusal is final.
+    let mut a = acceptor();
+    let tok = spnego_init(
+        &[oid::KRB5_ARCS],
+        Some(krb5_token(&skewed().mint().ap_req, oid::KRB5)),
+    );
+    let _ = refused(a.step(&tok, now()));
+    let again = spnego_resp(Some(krb5_token(&skewed().mint().ap_req, oid::KRB5)), None);
+    let (out, err, _) = refused(a.step(&again, now()));
+    assert!(matches!(err, AuthError::Skew { .. }), "{err}");
+    assert!(!a.awaits_retry());
+    assert_eq!(krb_error_code_in(&out.unwrap()), 37);
+    // Raw krb5 (no SPNEGO) has no second round: no recovery, no e-data.
+    let mut a = acceptor();
+    let (out, _, _) = refused(a.step(&krb5_token(&skewed().mint().ap_req, oid::KRB5), now()));
+    assert!(!a.awaits_retry());
+    assert!(parse_krb_error(&out.unwrap()).unwrap().e_data.is_none());
+}
+
 #[test]
 fn expired_and_not_yet_valid_tickets() {
     let m = Mint {

@@ -424,3 +424,94 @@ fn new_files_and_directories_belong_to_the_mapped_uid() {
         }
     }
 }
+
+/// The krb5 mechToken of a GSS-wrapped SPNEGO NegTokenInit, re-sent as a NegTokenResp (a
+/// client's second leg).
+fn as_neg_token_resp(init: &[u8]) -> Vec<u8> {
+    use rsmbd_auth::asn1::spnego::{NegTokenResp, NegotiationToken};
+    let (_, inner) = rsmbd_auth::gss::unwrap(init).unwrap();
+    let NegotiationToken::NegTokenInit(init) = rasn::der::decode(inner).unwrap() else {
+        panic!("not a NegTokenInit");
+    };
+    rasn::der::encode(&NegotiationToken::NegTokenResp(NegTokenResp {
+        neg_state: None,
+        supported_mech: None,
+        response_token: init.mech_token,
+        mech_list_mic: None,
+    }))
+    .unwrap()
+}
+
+/// [MS-KILE 3.4.5] A client 10 minutes ahead gets KRB_AP_ERR_SKEW (with our time) and keeps its
+/// half-built session: the AP-REQ it sends next with the corrected time logs on, and the 3.1.1
+/// keys (preauth hash over both legs) sign the tree connect.
+#[test]
+fn skew_recovery_second_ap_req_on_the_same_session_logs_on() {
+    use rsmbd_auth::asn1::spnego::{NegState, NegotiationToken};
+    let (_dir, ctx, kdc, _clock, t0) = setup(|_| {});
+    let mut conn = Connection::new(ctx.clone(), peer());
+    let mut preauth = PreauthHash::default();
+    let negotiate = request(Command::NEGOTIATE, 0, 0, &negotiate_request());
+    let a = one(&mut conn, &negotiate).unwrap();
+    preauth.update(&negotiate);
+    preauth.update(&a.raw);
+    let (skewed, _) = kdc.spnego_ap_req_with(&ticket("alice", t0 + Duration::from_secs(600), 3600));
+    let setup1 = request(
+        Command::SESSION_SETUP,
+        1,
+        0,
+        &SessionSetupRequest {
+            security_mode: 1,
+            security_buffer: skewed.into(),
+            ..Default::default()
+        },
+    );
+    preauth.update(&setup1);
+    let a = one(&mut conn, &setup1).unwrap();
+    assert_eq!(a.header.status, NtStatus::MORE_PROCESSING_REQUIRED);
+    preauth.update(&a.raw);
+    let session_id = a.header.session_id;
+    let Response::SessionSetup(s) = a.body() else {
+        panic!("{:?}", a.body())
+    };
+    let NegotiationToken::NegTokenResp(r) = rasn::der::decode(&s.security_buffer).unwrap() else {
+        panic!("not a NegTokenResp");
+    };
+    assert_eq!(r.neg_state, Some(NegState::AcceptIncomplete));
+    let err = rsmbd_auth::kerberos::reply::parse_krb_error(&r.response_token.unwrap()).unwrap();
+    assert_eq!(err.error_code, 37);
+    assert_eq!(err.stime, rsmbd_auth::asn1::kerberos::kerberos_time(t0));
+
+    let (good, session_key) = kdc.spnego_ap_req_with(&ticket("alice", t0, 3600));
+    let setup2 = request(
+        Command::SESSION_SETUP,
+        2,
+        session_id,
+        &SessionSetupRequest {
+            security_mode: 1,
+            security_buffer: as_neg_token_resp(&good).into(),
+            ..Default::default()
+        },
+    );
+    preauth.update(&setup2);
+    let a = one(&mut conn, &setup2).unwrap();
+    assert_eq!(a.header.status, NtStatus::SUCCESS);
+    assert_eq!(a.header.session_id, session_id, "same session");
+    let keys = SessionKeys::derive(
+        KeyDialect::Smb311,
+        session_key.as_bytes(),
+        Some(&preauth),
+        SigningAlgorithm::AesCmac,
+        16,
+    );
+    let mut c = Client {
+        conn,
+        session_id,
+        keys,
+        next_id: 3,
+    };
+    assert_eq!(
+        tree_connect(&mut c, "data").header.status,
+        NtStatus::SUCCESS
+    );
+}

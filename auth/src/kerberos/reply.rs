@@ -39,9 +39,14 @@ pub fn ap_rep(acc: &Accepted, seq: Option<u32>) -> Result<Vec<u8>, AuthError> {
     Ok(gss::wrap_krb5(gss::TOK_AP_REP, &der))
 }
 
+/// [MS-KILE 2.2.2] KERB-ERROR-DATA { data-type [1] KERB_AP_ERR_TYPE_SKEW_RECOVERY (2) }, no
+/// data-value: the e-data of a KRB_AP_ERR_SKEW when clock skew recovery is attempted.
+const KERB_ERROR_DATA_SKEW_RECOVERY: [u8; 7] = [0x30, 0x05, 0xa1, 0x03, 0x02, 0x01, 0x02];
+
 /// GSS-wrapped KRB-ERROR for a rejection that carries an error code, with our time in
-/// stime/susec so a client can correct its clock (R9).
-pub fn krb_error(rej: &Rejection, now: SystemTime) -> Option<Vec<u8>> {
+/// stime/susec so a client can correct its clock (R9). `skew_recovery`: the exchange stays open
+/// for a second AP-REQ, which a KRB_AP_ERR_SKEW announces in its e-data ([MS-KILE 3.4.5]).
+pub fn krb_error(rej: &Rejection, now: SystemTime, skew_recovery: bool) -> Option<Vec<u8>> {
     let code = rej.error.krb_error_code()?;
     let (_, susec) = split_now(now);
     let (realm, sname) = rej
@@ -61,7 +66,8 @@ pub fn krb_error(rej: &Rejection, now: SystemTime) -> Option<Vec<u8>> {
         realm,
         sname,
         e_text: None,
-        e_data: None,
+        e_data: (skew_recovery && code == crate::error::code::KRB_AP_ERR_SKEW)
+            .then(|| KERB_ERROR_DATA_SKEW_RECOVERY.to_vec().into()),
     };
     let der = crate::asn1::encode(&err).ok()?;
     Some(gss::wrap_krb5(gss::TOK_KRB_ERROR, &der))

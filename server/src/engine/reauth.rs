@@ -106,6 +106,24 @@ pub fn handle(
             hash_response: false,
             end_session: false,
         },
+        Step::Refused {
+            output: Some(token),
+            error,
+        } if valid.reauth.as_ref().is_some_and(|a| a.awaits_retry()) => {
+            // MS-KILE 3.4.5 clock skew recovery: one corrected AP-REQ may follow.
+            tracing::warn!(target: "rsmbd::session", "re-authentication refused client={peer} session_id={session_id:#x} principal={principal} reason=\"{error}\" (the client may retry with our time)");
+            SetupReply {
+                status: NtStatus::MORE_PROCESSING_REQUIRED,
+                session_id,
+                body: Some(SessionSetupResponse {
+                    session_flags: 0,
+                    security_buffer: token.into(),
+                }),
+                sign: true,
+                hash_response: false,
+                end_session: false,
+            }
+        }
         Step::Refused { output, error } => {
             valid.reauth = None;
             tracing::warn!(target: "rsmbd::session", "re-authentication refused, session closed client={peer} session_id={session_id:#x} principal={principal} reason=\"{error}\"");

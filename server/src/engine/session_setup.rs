@@ -218,6 +218,25 @@ pub fn handle(
             end_session: false,
         },
         Step::Refused { output, error } => {
+            // MS-KILE 3.4.5 clock skew recovery: the KRB_AP_ERR_SKEW carries our time and the
+            // half-built session stays for one corrected AP-REQ (hashed like any
+            // MORE_PROCESSING_REQUIRED leg).
+            if acceptor.awaits_retry()
+                && let Some(token) = output
+            {
+                tracing::warn!(target: "rsmbd::session", "session setup refused client={peer} reason=\"{error}\" (the client may retry with our time)");
+                return SetupReply {
+                    status: NtStatus::MORE_PROCESSING_REQUIRED,
+                    session_id,
+                    body: Some(SessionSetupResponse {
+                        session_flags: 0,
+                        security_buffer: token.into(),
+                    }),
+                    sign: false,
+                    hash_response: is_311,
+                    end_session: false,
+                };
+            }
             tracing::warn!(target: "rsmbd::session", "session setup refused client={peer} reason=\"{error}\"");
             sessions.remove(&session_id);
             match output {
