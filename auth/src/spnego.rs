@@ -472,6 +472,10 @@ impl Acceptor {
                     .map(|e| resp(state, supported, Some(e), None));
                 if recover && out.is_some() {
                     self.skew_retried = true;
+                    // The optimistic token was not the one accepted: RFC 4178 §5 then requires
+                    // the mechListMIC exchange, and Samba's client insists on our MIC.
+                    let mut neg = neg;
+                    neg.mic_required = true;
                     self.state = State::AwaitMechToken(neg);
                 }
                 return refused(rej.error, out);

@@ -245,6 +245,11 @@ def spnego_init(mech_token: bytes) -> bytes:
     return der(0x60, SPNEGO_OID + der(0xA0, inner))
 
 
+def spnego_resp(mech_token: bytes) -> bytes:
+    """RFC 4178 §4.2.2 NegTokenResp carrying a client's next mechanism token (no negState)."""
+    return der(0xA1, der(0x30, der(0xA2, der(0x04, mech_token))))
+
+
 @dataclass
 class ServiceTicket:
     """A service ticket from a real ccache: the Ticket (DER), its session key and the client."""

@@ -425,26 +425,36 @@ fn new_files_and_directories_belong_to_the_mapped_uid() {
     }
 }
 
-/// The krb5 mechToken of a GSS-wrapped SPNEGO NegTokenInit, re-sent as a NegTokenResp (a
-/// client's second leg).
-fn as_neg_token_resp(init: &[u8]) -> Vec<u8> {
-    use rsmbd_auth::asn1::spnego::{NegTokenResp, NegotiationToken};
+/// The krb5 mechToken of a GSS-wrapped SPNEGO NegTokenInit, re-sent in a NegTokenResp (a
+/// client's later leg), and the DER of the init's mechTypes (what the mechListMICs cover).
+fn as_neg_token_resp(init: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    use rsmbd_auth::asn1::spnego::NegotiationToken;
     let (_, inner) = rsmbd_auth::gss::unwrap(init).unwrap();
     let NegotiationToken::NegTokenInit(init) = rasn::der::decode(inner).unwrap() else {
         panic!("not a NegTokenInit");
     };
+    let mech_types = rasn::der::encode(&init.mech_types).unwrap();
+    (neg_token_resp(init.mech_token, None), mech_types)
+}
+
+fn neg_token_resp(
+    token: Option<rasn::types::OctetString>,
+    mic: Option<rasn::types::OctetString>,
+) -> Vec<u8> {
+    use rsmbd_auth::asn1::spnego::{NegTokenResp, NegotiationToken};
     rasn::der::encode(&NegotiationToken::NegTokenResp(NegTokenResp {
         neg_state: None,
         supported_mech: None,
-        response_token: init.mech_token,
-        mech_list_mic: None,
+        response_token: token,
+        mech_list_mic: mic,
     }))
     .unwrap()
 }
 
 /// [MS-KILE 3.4.5] A client 10 minutes ahead gets KRB_AP_ERR_SKEW (with our time) and keeps its
-/// half-built session: the AP-REQ it sends next with the corrected time logs on, and the 3.1.1
-/// keys (preauth hash over both legs) sign the tree connect.
+/// half-built session: the AP-REQ it sends next with the corrected time logs on after the
+/// mechListMIC exchange (RFC 4178 §5), and the 3.1.1 keys (preauth hash over every leg) sign
+/// the tree connect.
 #[test]
 fn skew_recovery_second_ap_req_on_the_same_session_logs_on() {
     use rsmbd_auth::asn1::spnego::{NegState, NegotiationToken};
@@ -455,21 +465,27 @@ fn skew_recovery_second_ap_req_on_the_same_session_logs_on() {
     let a = one(&mut conn, &negotiate).unwrap();
     preauth.update(&negotiate);
     preauth.update(&a.raw);
+    let mut leg = |conn: &mut Connection, mid: u64, session_id: u64, token: Vec<u8>| {
+        let msg = request(
+            Command::SESSION_SETUP,
+            mid,
+            session_id,
+            &SessionSetupRequest {
+                security_mode: 1,
+                security_buffer: token.into(),
+                ..Default::default()
+            },
+        );
+        preauth.update(&msg);
+        let a = one(conn, &msg).unwrap();
+        if a.header.status == NtStatus::MORE_PROCESSING_REQUIRED {
+            preauth.update(&a.raw);
+        }
+        a
+    };
     let (skewed, _) = kdc.spnego_ap_req_with(&ticket("alice", t0 + Duration::from_secs(600), 3600));
-    let setup1 = request(
-        Command::SESSION_SETUP,
-        1,
-        0,
-        &SessionSetupRequest {
-            security_mode: 1,
-            security_buffer: skewed.into(),
-            ..Default::default()
-        },
-    );
-    preauth.update(&setup1);
-    let a = one(&mut conn, &setup1).unwrap();
+    let a = leg(&mut conn, 1, 0, skewed);
     assert_eq!(a.header.status, NtStatus::MORE_PROCESSING_REQUIRED);
-    preauth.update(&a.raw);
     let session_id = a.header.session_id;
     let Response::SessionSetup(s) = a.body() else {
         panic!("{:?}", a.body())
@@ -482,19 +498,20 @@ fn skew_recovery_second_ap_req_on_the_same_session_logs_on() {
     assert_eq!(err.error_code, 37);
     assert_eq!(err.stime, rsmbd_auth::asn1::kerberos::kerberos_time(t0));
 
+    // The corrected AP-REQ: AP-REP and our mechListMIC come back.
     let (good, session_key) = kdc.spnego_ap_req_with(&ticket("alice", t0, 3600));
-    let setup2 = request(
-        Command::SESSION_SETUP,
-        2,
+    let (retry, mech_types) = as_neg_token_resp(&good);
+    let a = leg(&mut conn, 2, session_id, retry);
+    assert_eq!(a.header.status, NtStatus::MORE_PROCESSING_REQUIRED);
+    assert_eq!(a.header.session_id, session_id, "same session");
+    // Our mechListMIC (usage 25) completes it.
+    let mic = rsmbd_auth::kerberos::mic::initiator_mic(&session_key, &mech_types, 1).unwrap();
+    let a = leg(
+        &mut conn,
+        3,
         session_id,
-        &SessionSetupRequest {
-            security_mode: 1,
-            security_buffer: as_neg_token_resp(&good).into(),
-            ..Default::default()
-        },
+        neg_token_resp(None, Some(mic.into())),
     );
-    preauth.update(&setup2);
-    let a = one(&mut conn, &setup2).unwrap();
     assert_eq!(a.header.status, NtStatus::SUCCESS);
     assert_eq!(a.header.session_id, session_id, "same session");
     let keys = SessionKeys::derive(
@@ -508,7 +525,7 @@ fn skew_recovery_second_ap_req_on_the_same_session_logs_on() {
         conn,
         session_id,
         keys,
-        next_id: 3,
+        next_id: 4,
     };
     assert_eq!(
         tree_connect(&mut c, "data").header.status,
