@@ -459,30 +459,26 @@ fn neg_token_resp(
 fn skew_recovery_second_ap_req_on_the_same_session_logs_on() {
     use rsmbd_auth::asn1::spnego::{NegState, NegotiationToken};
     let (_dir, ctx, kdc, _clock, t0) = setup(|_| {});
-    let mut conn = Connection::new(ctx.clone(), peer());
-    let mut preauth = PreauthHash::default();
-    let negotiate = request(Command::NEGOTIATE, 0, 0, &negotiate_request());
-    let a = one(&mut conn, &negotiate).unwrap();
-    preauth.update(&negotiate);
-    preauth.update(&a.raw);
-    let mut leg = |conn: &mut Connection, mid: u64, session_id: u64, token: Vec<u8>| {
-        let msg = request(
-            Command::SESSION_SETUP,
-            mid,
-            session_id,
-            &SessionSetupRequest {
-                security_mode: 1,
-                security_buffer: token.into(),
-                ..Default::default()
-            },
-        );
-        preauth.update(&msg);
-        let a = one(conn, &msg).unwrap();
-        if a.header.status == NtStatus::MORE_PROCESSING_REQUIRED {
-            preauth.update(&a.raw);
-        }
-        a
-    };
+    let (mut conn, mut preauth) = Client::negotiate(&ctx);
+    let mut leg =
+        |conn: &mut rsmbd::engine::Connection, mid: u64, session_id: u64, token: Vec<u8>| {
+            let msg = request(
+                Command::SESSION_SETUP,
+                mid,
+                session_id,
+                &SessionSetupRequest {
+                    security_mode: 1,
+                    security_buffer: token.into(),
+                    ..Default::default()
+                },
+            );
+            preauth.update(&msg);
+            let a = one(conn, &msg).unwrap();
+            if a.header.status == NtStatus::MORE_PROCESSING_REQUIRED {
+                preauth.update(&a.raw);
+            }
+            a
+        };
     let (skewed, _) = kdc.spnego_ap_req_with(&ticket("alice", t0 + Duration::from_secs(600), 3600));
     let a = leg(&mut conn, 1, 0, skewed);
     assert_eq!(a.header.status, NtStatus::MORE_PROCESSING_REQUIRED);
@@ -514,11 +510,11 @@ fn skew_recovery_second_ap_req_on_the_same_session_logs_on() {
     );
     assert_eq!(a.header.status, NtStatus::SUCCESS);
     assert_eq!(a.header.session_id, session_id, "same session");
-    let keys = SessionKeys::derive(
-        KeyDialect::Smb311,
+    let keys = rsmbd_share::crypto::SessionKeys::derive(
+        rsmbd_share::crypto::keys::KeyDialect::Smb311,
         session_key.as_bytes(),
         Some(&preauth),
-        SigningAlgorithm::AesCmac,
+        rsmbd_share::crypto::SigningAlgorithm::AesCmac,
         16,
     );
     let mut c = Client {
@@ -526,6 +522,7 @@ fn skew_recovery_second_ap_req_on_the_same_session_logs_on() {
         session_id,
         keys,
         next_id: 4,
+        tree: 0,
     };
     assert_eq!(
         tree_connect(&mut c, "data").header.status,
