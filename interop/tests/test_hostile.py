@@ -616,18 +616,19 @@ def test_expired_ticket(hostile, after, realm):
 
 # name: (path, the status rsmbd answers). MS-SMB2 3.3.5.9: a leading separator is
 # STATUS_INVALID_PARAMETER; MS-FSCC 2.1.5: `..`, `:`, NUL, `/` and over-long components make a
-# name invalid (STATUS_OBJECT_NAME_INVALID; Samba says OBJECT_PATH_SYNTAX_BAD for `..` above the
-# root, Windows OBJECT_NAME_INVALID). Symlinks leading out of the share are refused by openat2
+# name invalid (STATUS_OBJECT_NAME_INVALID), except `..` climbing above the share root, which is
+# STATUS_OBJECT_PATH_SYNTAX_BAD as Samba answers and smbtorture's smb2.mkdir expects. Symlinks leading out of the share are refused by openat2
 # RESOLVE_BENEATH (EXDEV): STATUS_ACCESS_DENIED, as Samba's `wide links = no` does.
 ESCAPES = {
-    "dotdot": ("..\\outside\\secret.txt", "OBJECT_NAME_INVALID"),
+    "dotdot": ("..\\outside\\secret.txt", "OBJECT_PATH_SYNTAX_BAD"),
     "dotdot-deep": ("\\..\\..\\etc\\passwd", "INVALID_PARAMETER"),
-    "dotdot-inner": ("dir\\..\\..\\outside\\secret.txt", "OBJECT_NAME_INVALID"),
+    "dotdot-inner": ("dir\\..\\..\\outside\\secret.txt", "OBJECT_PATH_SYNTAX_BAD"),
+    "dotdot-within": ("dir\\..\\inside.txt", "OBJECT_NAME_INVALID"),
     "absolute-unix": ("/etc/passwd", "OBJECT_NAME_INVALID"),
     "forward-dotdot": ("dir/../../outside/secret.txt", "OBJECT_NAME_INVALID"),
     "drive-letter": ("C:\\x", "OBJECT_NAME_INVALID"),
     "unc": ("\\\\host\\share\\x", "INVALID_PARAMETER"),
-    "stream-on-outside": ("..\\outside\\secret.txt:s", "OBJECT_NAME_INVALID"),
+    "stream-on-outside": ("..\\outside\\secret.txt:s", "OBJECT_PATH_SYNTAX_BAD"),
     # Streams exist now: the name is the stream `s` of `link_file`, a symlink out of the share,
     # which the open of the file refuses like any other escape (no xattr is touched outside).
     "stream-on-link": ("link_file:s", "ACCESS_DENIED"),

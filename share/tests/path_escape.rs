@@ -23,13 +23,15 @@ fn dot_dot_absolute_drive_unc_nul_and_streams_are_refused() {
     let f = fixture();
     let cx = f.tree();
     let cases: &[(&str, NtStatus)] = &[
-        ("..", NtStatus::OBJECT_NAME_INVALID),
-        ("..\\outside\\secret", NtStatus::OBJECT_NAME_INVALID),
-        ("..\\..", NtStatus::OBJECT_NAME_INVALID),
+        // `..` above the root is a bad path (as Samba); any other `..` an invalid name.
+        ("..", NtStatus::OBJECT_PATH_SYNTAX_BAD),
+        ("..\\outside\\secret", NtStatus::OBJECT_PATH_SYNTAX_BAD),
+        ("..\\..", NtStatus::OBJECT_PATH_SYNTAX_BAD),
         (
             "sub\\..\\..\\outside\\secret",
-            NtStatus::OBJECT_NAME_INVALID,
+            NtStatus::OBJECT_PATH_SYNTAX_BAD,
         ),
+        ("sub\\..\\x", NtStatus::OBJECT_NAME_INVALID),
         (".\\x", NtStatus::OBJECT_NAME_INVALID),
         ("\\etc\\passwd", NtStatus::INVALID_PARAMETER),
         ("/etc/passwd", NtStatus::OBJECT_NAME_INVALID),
@@ -40,8 +42,11 @@ fn dot_dot_absolute_drive_unc_nul_and_streams_are_refused() {
         ("\\\\server\\share\\x", NtStatus::INVALID_PARAMETER),
         ("a\0b", NtStatus::OBJECT_NAME_INVALID),
         // Stream syntax names a stream (an xattr) of a confined file, never a path.
-        ("..\\outside\\secret:s", NtStatus::OBJECT_NAME_INVALID),
-        ("..\\outside\\secret::$DATA", NtStatus::OBJECT_NAME_INVALID),
+        ("..\\outside\\secret:s", NtStatus::OBJECT_PATH_SYNTAX_BAD),
+        (
+            "..\\outside\\secret::$DATA",
+            NtStatus::OBJECT_PATH_SYNTAX_BAD,
+        ),
         ("file.txt:..", NtStatus::OBJECT_NAME_INVALID),
         ("file.txt:a:b", NtStatus::OBJECT_NAME_INVALID),
         ("file.txt:", NtStatus::OBJECT_NAME_INVALID),

@@ -55,6 +55,22 @@ pub fn validate_component(name: &str) -> Result<(), NtStatus> {
     Ok(())
 }
 
+/// True when the `\\`-separated `..` components of `name` climb above its start.
+fn climbs_above_root(name: &str) -> bool {
+    let mut depth: usize = 0;
+    for part in name.split('\\') {
+        if part == ".." {
+            match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            }
+        } else {
+            depth = depth.saturating_add(1);
+        }
+    }
+    false
+}
+
 impl RelPath {
     /// The share root.
     pub fn root() -> Self {
@@ -68,7 +84,10 @@ impl RelPath {
     ///   separator"), which also covers `\\server\share` and `\\?\` forms;
     /// - one trailing `\` is tolerated (`dir\`), as Windows does;
     /// - empty, `.` or `..` components, NUL and control characters, wildcards, `:` (drive letters
-    ///   and stream names), `/`, and components over 255 bytes are `STATUS_OBJECT_NAME_INVALID`.
+    ///   and stream names), `/`, and components over 255 bytes are `STATUS_OBJECT_NAME_INVALID`;
+    /// - except that `..` components climbing above the share root (`..\\x`, `a\\..\\..`) are
+    ///   `STATUS_OBJECT_PATH_SYNTAX_BAD`, as Samba answers and smbtorture's smb2.mkdir expects.
+    ///   `..` is never resolved: inside the share it is still an invalid name.
     pub fn parse(name: &str) -> Result<Self, NtStatus> {
         if name.is_empty() {
             return Ok(Self::root());
@@ -80,6 +99,9 @@ impl RelPath {
             return Err(NtStatus::OBJECT_NAME_INVALID);
         }
         let trimmed = name.strip_suffix('\\').unwrap_or(name);
+        if climbs_above_root(trimmed) {
+            return Err(NtStatus::OBJECT_PATH_SYNTAX_BAD);
+        }
         let mut components = Vec::new();
         for part in trimmed.split('\\') {
             validate_component(part)?;
@@ -283,9 +305,11 @@ mod tests {
     #[test]
     fn refuses_escapes_and_bad_names() {
         let bad = |s: &str| RelPath::parse(s).unwrap_err();
-        assert_eq!(bad(".."), NtStatus::OBJECT_NAME_INVALID);
-        assert_eq!(bad("..\\.."), NtStatus::OBJECT_NAME_INVALID);
-        assert_eq!(bad("a\\..\\..\\etc"), NtStatus::OBJECT_NAME_INVALID);
+        assert_eq!(bad(".."), NtStatus::OBJECT_PATH_SYNTAX_BAD);
+        assert_eq!(bad("..\\.."), NtStatus::OBJECT_PATH_SYNTAX_BAD);
+        assert_eq!(bad("a\\..\\..\\etc"), NtStatus::OBJECT_PATH_SYNTAX_BAD);
+        assert_eq!(bad("a\\..\\b"), NtStatus::OBJECT_NAME_INVALID);
+        assert_eq!(bad("a\\b\\..\\.."), NtStatus::OBJECT_NAME_INVALID);
         assert_eq!(bad("."), NtStatus::OBJECT_NAME_INVALID);
         assert_eq!(bad("\\etc\\passwd"), NtStatus::INVALID_PARAMETER);
         assert_eq!(bad("\\\\?\\C:\\x"), NtStatus::INVALID_PARAMETER);
