@@ -48,7 +48,7 @@ for suite in "${suites[@]}"; do
     echo "=== torture.sh: $suite against $target"
     t0=$SECONDS
     # smbtorture has no -I: the name must resolve to the server (it does, via /etc/hosts).
-    timeout 900 smbtorture -s "$RUN/smbclient.conf" //smb1.example.test/data \
+    timeout "${TORTURE_TIMEOUT:-900}" smbtorture -s "$RUN/smbclient.conf" //smb1.example.test/data \
         -U "alice%$(pw alice)" --use-kerberos=required --realm=EXAMPLE.TEST -W EXAMPLE \
         --target=samba3 --format=subunit --fullname \
         --option=torture:user2name=bob --option="torture:user2password=$(pw bob)" \

@@ -9,7 +9,10 @@ use rsmbd_protocol::fscc::{FileNotifyInformation, NotifyAction, decode_notify_en
 use rsmbd_protocol::messages::change_notify::{
     ChangeNotifyFlags, ChangeNotifyRequest, CompletionFilter,
 };
-use rsmbd_protocol::{Command, FileId, NtStatus, Response};
+use rsmbd_protocol::fscc::{FileBasicInformation, FileRenameInformation};
+use rsmbd_protocol::messages::logoff::LogoffRequest;
+use rsmbd_protocol::messages::set_info::SetInfoRequest;
+use rsmbd_protocol::{Command, Encode, FileId, NtStatus, Response};
 use rsmbd_tests::client::{CREATE, Client, DIRECTORY, OPEN};
 use rsmbd_tests::kdc::TestKdc;
 use rsmbd_tests::{Answer, context};
@@ -150,6 +153,74 @@ fn close_completes_a_waiting_notify_with_cleanup_and_cancel_with_cancelled() {
     assert_eq!(got.len(), 2, "the CLOSE response, then the notify's");
     assert_eq!(got[0].header.command, Command::CLOSE);
     assert_eq!(got[0].header.status, NtStatus::SUCCESS);
+    assert_eq!(got[1].header.status, NtStatus::NOTIFY_CLEANUP);
+    assert_eq!(got[1].header.async_id(), Some(async_id));
+    assert!(!a.conn.has_pending());
+}
+
+#[test]
+fn setting_dos_attributes_and_renaming_a_file_are_attribute_changes() {
+    // smb2.notify.mask ("set path attribute") and mask-change: HIDDEN has no Linux
+    // counterpart, yet watchers of FILE_NOTIFY_CHANGE_ATTRIBUTES see the file MODIFIED
+    // (MS-FSA 2.1.5.15.1); a renamed file is MODIFIED under its new name, as on Windows.
+    let (_d, mut a, mut b) = setup();
+    let dir = a.create("w", OPEN, DIRECTORY);
+    let f = b.create("w\\t", CREATE, 0);
+    pending_id(&notify(&mut a, dir, 0, CompletionFilter::ATTRIBUTES, 4096));
+    let basic = FileBasicInformation {
+        file_attributes: 0x2, // HIDDEN
+        ..Default::default()
+    };
+    let mut buf = rsmbd_protocol::Writer::new();
+    basic.encode(&mut buf);
+    let set = SetInfoRequest {
+        info_type: 1,
+        file_info_class: 4,
+        buffer: buf.as_slice().to_vec().into(),
+        additional_information: 0,
+        file_id: f,
+    };
+    assert_eq!(
+        b.call(Command::SET_INFO, &set).header.status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(
+        entries(&a.wait()),
+        vec![(NotifyAction::MODIFIED, "t".into())]
+    );
+
+    pending_id(&notify(&mut a, dir, 0, CompletionFilter::ATTRIBUTES, 4096));
+    let mut buf = rsmbd_protocol::Writer::new();
+    FileRenameInformation {
+        replace_if_exists: true,
+        root_directory: 0,
+        file_name: "w\\t2".into(),
+    }
+    .encode(&mut buf);
+    let rename = SetInfoRequest {
+        file_info_class: 10,
+        buffer: buf.as_slice().to_vec().into(),
+        ..set
+    };
+    assert_eq!(
+        b.call(Command::SET_INFO, &rename).header.status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(
+        entries(&a.wait()),
+        vec![(NotifyAction::MODIFIED, "t2".into())]
+    );
+}
+
+#[test]
+fn logoff_completes_a_waiting_notify_with_cleanup() {
+    // smb2.notify.logoff: the answer follows the LOGOFF response instead of never coming.
+    let (_d, mut a, _b) = setup();
+    let dir = a.create("w", OPEN, DIRECTORY);
+    let async_id = pending_id(&notify(&mut a, dir, 0, NAMES, 4096));
+    let got = a.send(Command::LOGOFF, &LogoffRequest);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].header.command, Command::LOGOFF);
     assert_eq!(got[1].header.status, NtStatus::NOTIFY_CLEANUP);
     assert_eq!(got[1].header.async_id(), Some(async_id));
     assert!(!a.conn.has_pending());

@@ -195,13 +195,13 @@ pub fn dispatch(
             // 3.3.5.6: close everything, then answer (signed with the key still in hand).
             // On any channel it ends the session everywhere (the others prune it).
             session.close_all();
+            conn.end_session_waits(session_id);
             conn.ctx.session_table.remove(session_id);
             if let Some(SessionState::Valid(v)) = conn.sessions.remove(&session_id) {
                 v.global.end();
                 // The LOGOFF response is still encrypted with the session's key.
                 conn.logged_off = v.crypto.map(|c| (session_id, c));
             }
-            conn.pending.forget_session(session_id);
             conn.ctx.status.ended(session_id);
             tracing::info!(target: "rsmbd::session", "logoff client={} session_id={session_id:#x} principal={}", conn.peer, session.identity().principal);
             return Ok(finish(

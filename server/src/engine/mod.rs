@@ -105,7 +105,9 @@ struct Related {
     session_id: u64,
     tree_id: u32,
     file_id: Option<FileId>,
-    status: NtStatus,
+    /// The error every following related member fails with: a failed CREATE's status, or
+    /// INVALID_PARAMETER when there is no valid session to inherit.
+    fail: Option<NtStatus>,
 }
 
 impl Connection {
@@ -354,11 +356,15 @@ impl Connection {
         let mut parts: Vec<ResponsePart> = Vec::with_capacity(members.len());
         let mut after: Vec<AfterAssembly> = Vec::new();
         let mut related: Option<Related> = None;
-        for range in members {
+        let count = members.len();
+        for (i, range) in members.into_iter().enumerate() {
             let Some(member) = msg.get_mut(range) else {
                 return Err(disconnect("compound member out of range"));
             };
-            if let Some((part, post, next_related)) = self.process_member(member, related, now)? {
+            let last = i + 1 == count;
+            if let Some((part, post, next_related)) =
+                self.process_member(member, related, now, last)?
+            {
                 related = Some(next_related);
                 if let Some(p) = post {
                     after.push(AfterAssembly {
@@ -497,12 +503,14 @@ impl Connection {
         ))
     }
 
-    /// One compound member: `Ok(None)` when it gets no response (CANCEL).
+    /// One compound member (`last`: the final one of its compound): `Ok(None)` when it gets
+    /// no response (CANCEL).
     fn process_member(
         &mut self,
         member: &mut [u8],
         related: Option<Related>,
         now: SystemTime,
+        last: bool,
     ) -> Result<Option<(ResponsePart, Option<PostAction>, Related)>, Disconnect> {
         let mut header =
             Header::decode(member).map_err(|e| disconnect(format!("bad SMB2 header: {e}")))?;
@@ -523,7 +531,16 @@ impl Connection {
         let mut inherited_file = None;
         if is_related {
             let Some(prev) = related else {
-                return Err(disconnect("first compound member is marked related"));
+                // 3.3.5.2.7.2: nothing to inherit from; as Windows, the member and every
+                // related one after it fail with INVALID_PARAMETER (the connection stays).
+                let part = self.error_part(&header, NtStatus::INVALID_PARAMETER, true);
+                let next = Related {
+                    session_id: header.session_id,
+                    tree_id: header.tree_id(),
+                    file_id: None,
+                    fail: Some(NtStatus::INVALID_PARAMETER),
+                };
+                return Ok(Some((part, None, next)));
             };
             header.session_id = prev.session_id;
             if let HeaderKind::Sync { process_id, .. } = header.kind {
@@ -532,9 +549,10 @@ impl Connection {
                     tree_id: prev.tree_id,
                 };
             }
-            // 3.3.5.2.7.2: a failed predecessor fails the rest of the chain the same way.
-            if prev.status.is_error() {
-                let part = self.error_part(&header, prev.status, true);
+            // 3.3.5.2.7.2: a failed CREATE fails the rest of the chain the same way (other
+            // failures do not: the handle is still there, as on Windows).
+            if let Some(status) = prev.fail {
+                let part = self.error_part(&header, status, true);
                 return Ok(Some((part, None, prev)));
             }
             inherited_file = prev.file_id;
@@ -587,6 +605,13 @@ impl Connection {
         let raw_for_preauth = (header.command == Command::NEGOTIATE).then(|| member.to_vec());
         let mut outcome =
             dispatch::dispatch(self, &mut header, member, is_related, inherited_file, now)?;
+        if outcome.status == NtStatus::PENDING && !last && header.command != Command::CREATE {
+            // 3.3.5.2.7 (<206>/<207>, as Windows and Samba do): only the last member of a
+            // compound may go async (and a CREATE waiting for an oplock break); any other
+            // would leave the rest of the chain without its handle, so it fails at once.
+            outcome.status = NtStatus::INTERNAL_ERROR;
+            outcome.body = dispatch::error_body();
+        }
         if outcome.status == NtStatus::PENDING {
             // 3.3.4.2: answer now with an interim response, finish later.
             let signed = header.flags.has(HeaderFlags::SIGNED);
@@ -603,7 +628,7 @@ impl Connection {
                         session_id: header.session_id,
                         tree_id: header.tree_id(),
                         file_id: inherited_file,
-                        status: NtStatus::PENDING,
+                        fail: None,
                     };
                     return Ok(Some((part, None, next)));
                 }
@@ -640,7 +665,7 @@ impl Connection {
             session_id: header.session_id,
             tree_id: header.tree_id(),
             file_id: outcome.file_id.or(inherited_file),
-            status: outcome.status,
+            fail: chain_failure(header.command, outcome.status),
         };
         let mut response_header = self.response_header(&header, outcome.status, is_related);
         response_header.session_id = outcome.session_id;
@@ -696,14 +721,7 @@ impl Connection {
         let (status, body) = match dispatch::rerun(self, op) {
             Err(NtStatus::PENDING) => return None,
             Ok((status, body)) => (status, body),
-            // 3.3.5.10/3.3.5.8: a CHANGE_NOTIFY whose directory handle went away while it
-            // waited (CLOSE, TREE_DISCONNECT) completes with STATUS_NOTIFY_CLEANUP.
-            Err(NtStatus::FILE_CLOSED | NtStatus::NETWORK_NAME_DELETED)
-                if op.header.command == Command::CHANGE_NOTIFY =>
-            {
-                (NtStatus::NOTIFY_CLEANUP, dispatch::error_body())
-            }
-            Err(status) => (status, dispatch::error_body()),
+            Err(status) => pending::ended_wait(op.header.command, status),
         };
         Some(self.final_part(op, status, body))
     }
@@ -728,6 +746,21 @@ impl Connection {
         ResponsePart::new(h, body, self.signing_for(op.header.session_id, op.signed))
     }
 
+    /// LOGOFF ([MS-SMB2 3.3.5.6]): the session's waiting requests get their final answers
+    /// now (see [`pending::ended_wait`]), signed and sealed while its keys are still here;
+    /// they leave after the LOGOFF response.
+    fn end_session_waits(&mut self, session_id: u64) {
+        for op in self.pending.take_session(session_id) {
+            let (status, body) =
+                pending::ended_wait(op.header.command, NtStatus::USER_SESSION_DELETED);
+            let part = self.final_part(&op, status, body);
+            let encrypt = self.session_encrypts(session_id);
+            if let Some(out) = self.emit(vec![part], encrypt) {
+                self.outbox.push(out);
+            }
+        }
+    }
+
     /// Verifies a request's signature against its session (3.3.5.2.4).
     fn verify(&self, session_id: u64, member: &mut [u8]) -> bool {
         match self.sessions.get(&session_id) {
@@ -736,6 +769,18 @@ impl Connection {
             }
             _ => false,
         }
+    }
+}
+
+/// What a member's failure means for the related members after it ([MS-SMB2 3.3.5.2.7.2]):
+/// a failed CREATE leaves no handle, so they fail alike; a member whose session was not
+/// found leaves no session to inherit, so they are invalid. Any other failure (a WRITE on a
+/// read-only handle) leaves the chain intact.
+fn chain_failure(command: Command, status: NtStatus) -> Option<NtStatus> {
+    match status {
+        NtStatus::USER_SESSION_DELETED => Some(NtStatus::INVALID_PARAMETER),
+        s if command == Command::CREATE && s.is_error() => Some(s),
+        _ => None,
     }
 }
 

@@ -7,8 +7,10 @@
 //! tick until it completes or is cancelled. The table is bounded (`limits.max_async_requests`):
 //! past the limit the request fails with `STATUS_INSUFFICIENT_RESOURCES` instead of waiting.
 
-use rsmbd_protocol::Header;
 use rsmbd_protocol::file_id::FileId;
+use rsmbd_protocol::messages::Response;
+use rsmbd_protocol::messages::lock::LockResponse;
+use rsmbd_protocol::{Command, Header, NtStatus};
 
 /// Most requests one connection may have waiting at once, unless configured
 /// (`limits.max_async_requests`).
@@ -109,6 +111,38 @@ impl PendingTable {
     pub fn forget_session(&mut self, session_id: u64) {
         self.ops.retain(|op| op.header.session_id != session_id);
     }
+
+    /// Takes the requests of a session that is ending (LOGOFF).
+    pub fn take_session(&mut self, session_id: u64) -> Vec<PendingOp> {
+        let (gone, kept) = std::mem::take(&mut self.ops)
+            .into_iter()
+            .partition(|op| op.header.session_id == session_id);
+        self.ops = kept;
+        gone
+    }
+}
+
+/// The final answer of a waiting request whose handle, tree or session went away meanwhile
+/// (`status`: what running it again said), as Windows answers:
+/// - CHANGE_NOTIFY: STATUS_NOTIFY_CLEANUP ([MS-SMB2 3.3.5.10], 3.3.5.8, 3.3.5.6).
+/// - LOCK whose own handle was closed: STATUS_RANGE_NOT_LOCKED (smb2.lock.cancel).
+/// - LOCK whose tree or session ended: success. TREE_DISCONNECT and LOGOFF close the
+///   conflicting handle too, which grants the wait; the lock then goes with its own handle
+///   (smb2.lock.cancel-tdis, cancel-logoff).
+/// - anything else: `status` itself.
+pub fn ended_wait(command: Command, status: NtStatus) -> (NtStatus, Response<'static>) {
+    const GONE: [NtStatus; 2] = [NtStatus::NETWORK_NAME_DELETED, NtStatus::USER_SESSION_DELETED];
+    let error = || Response::Error(Default::default());
+    match command {
+        Command::CHANGE_NOTIFY if status == NtStatus::FILE_CLOSED || GONE.contains(&status) => {
+            (NtStatus::NOTIFY_CLEANUP, error())
+        }
+        Command::LOCK if status == NtStatus::FILE_CLOSED => (NtStatus::RANGE_NOT_LOCKED, error()),
+        Command::LOCK if GONE.contains(&status) => {
+            (NtStatus::SUCCESS, Response::Lock(LockResponse))
+        }
+        _ => (status, error()),
+    }
 }
 
 #[cfg(test)]
@@ -136,7 +170,7 @@ mod tests {
         );
         assert_eq!(t.take_for_cancel(None, 5, 9).map(|o| o.async_id), Some(6));
         assert!(t.take_for_cancel(None, 5, 9).is_none());
-        t.forget_session(9);
+        assert_eq!(t.take_session(9).len(), DEFAULT_MAX_PENDING - 2);
         assert!(t.is_empty());
     }
 }

@@ -117,6 +117,15 @@ pub fn set_read_only(file: &File, meta: &FileMeta, read_only: bool) -> io::Resul
     rustix::fs::fchmod(file, Mode::from_bits_truncate(new)).map_err(io::Error::from)
 }
 
+/// Makes the kernel report an attribute change of `file` to directory watchers (inotify
+/// IN_ATTRIB, which CHANGE_NOTIFY turns into FILE_ACTION_MODIFIED): its mode is set again,
+/// unchanged. Used where SMB changes an attribute Linux does not store.
+pub fn report_attribute_change(file: &File) -> io::Result<()> {
+    let st = rustix::fs::fstat(file)?;
+    let mode = Mode::from_bits_truncate(st.st_mode & 0o7777);
+    rustix::fs::fchmod(file, mode).map_err(io::Error::from)
+}
+
 /// True if the directory has no entries besides `.` and `..`.
 pub fn dir_is_empty(dir: &File) -> io::Result<bool> {
     let mut d = rustix::fs::Dir::read_from(dir)?;

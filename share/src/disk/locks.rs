@@ -48,6 +48,20 @@ fn overlaps(a_off: u64, a_len: u64, b_off: u64, b_len: u64) -> bool {
     a_off < b_end && b_off < a_end
 }
 
+/// Does a requested lock conflict-test against a held range? As [`overlaps`], except that a
+/// zero-length lock is a point: it meets a range that holds its offset strictly inside
+/// (`start < offset < end`), as Windows decides (smbtorture smb2.lock.zerobytelength: a
+/// 0-byte lock at 10 meets [9, 11) but not [10, 12) or [9, 10)); two points never meet.
+fn lock_overlaps(a_off: u64, a_len: u64, b_off: u64, b_len: u64) -> bool {
+    let inside = |point: u64, off: u64, len: u64| off < point && point < off.saturating_add(len);
+    match (a_len == 0, b_len == 0) {
+        (true, true) => false,
+        (true, false) => inside(a_off, b_off, b_len),
+        (false, true) => inside(b_off, a_off, a_len),
+        (false, false) => overlaps(a_off, a_len, b_off, b_len),
+    }
+}
+
 /// One element of a LOCK request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockRequest {
@@ -95,7 +109,7 @@ impl LockTable {
         let before = ranges.len();
         for r in reqs {
             let conflict = ranges.iter().any(|h| {
-                overlaps(h.offset, h.length, r.offset, r.length)
+                lock_overlaps(h.offset, h.length, r.offset, r.length)
                     && (r.exclusive || (h.exclusive && h.owner != owner))
             });
             if conflict {

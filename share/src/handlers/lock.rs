@@ -8,9 +8,12 @@ use crate::disk::locks::LockRequest as Range;
 
 /// Takes or releases byte-range locks in the share's in-process lock table.
 ///
-/// 3.3.5.14: either every element unlocks (exactly SMB2_LOCKFLAG_UNLOCK) or every element locks
-/// (SHARED or EXCLUSIVE, optionally FAIL_IMMEDIATELY); anything else, or no element, is
-/// `INVALID_PARAMETER`. A set of locks is taken all-or-nothing. A conflict is
+/// 3.3.5.14: the first element decides. Unlocking elements (exactly SMB2_LOCKFLAG_UNLOCK) are
+/// applied one by one, as Windows does: the first one that is not held stops the request with
+/// `RANGE_NOT_LOCKED` (those before it stay released) and the first with other flags with
+/// `INVALID_PARAMETER`. Locking elements must all be SHARED or EXCLUSIVE (optionally
+/// FAIL_IMMEDIATELY), else `INVALID_PARAMETER`; no element at all is `INVALID_PARAMETER`. A
+/// set of locks is taken all-or-nothing. A conflict is
 /// `LOCK_NOT_GRANTED` when every element carries SMB2_LOCKFLAG_FAIL_IMMEDIATELY; otherwise the
 /// request is a blocking lock (3.3.5.14.2): it answers `PENDING`, the engine sends the interim
 /// response and retries it, so it completes once the conflicting range is unlocked or its
@@ -27,19 +30,27 @@ pub fn handle(cx: &TreeCx, req: &LockRequest) -> HandlerResult<LockResponse> {
         return Err(NtStatus::INVALID_PARAMETER);
     };
     let unlocking = first.flags & LockFlags::UNLOCK != 0;
-    let mut ranges = Vec::with_capacity(req.locks.len());
-    for el in &req.locks {
-        let exclusive = if unlocking {
+    let table = open.share.locks();
+    if unlocking {
+        for el in &req.locks {
             if el.flags != LockFlags::UNLOCK {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
-            false
-        } else {
-            match el.flags & !LockFlags::FAIL_IMMEDIATELY {
-                LockFlags::SHARED_LOCK => false,
-                LockFlags::EXCLUSIVE_LOCK => true,
-                _ => return Err(NtStatus::INVALID_PARAMETER),
-            }
+            let range = Range {
+                offset: el.offset,
+                length: el.length,
+                exclusive: false,
+            };
+            table.unlock(disk.key(), open.lock_owner(), &[range])?;
+        }
+        return Ok(Reply::ok(LockResponse));
+    }
+    let mut ranges = Vec::with_capacity(req.locks.len());
+    for el in &req.locks {
+        let exclusive = match el.flags & !LockFlags::FAIL_IMMEDIATELY {
+            LockFlags::SHARED_LOCK => false,
+            LockFlags::EXCLUSIVE_LOCK => true,
+            _ => return Err(NtStatus::INVALID_PARAMETER),
         };
         ranges.push(Range {
             offset: el.offset,
@@ -47,23 +58,18 @@ pub fn handle(cx: &TreeCx, req: &LockRequest) -> HandlerResult<LockResponse> {
             exclusive,
         });
     }
-    let table = open.share.locks();
-    if unlocking {
-        table.unlock(disk.key(), open.lock_owner(), &ranges)?;
-    } else {
-        let blocking = req
-            .locks
-            .iter()
-            .any(|el| el.flags & LockFlags::FAIL_IMMEDIATELY == 0);
-        match table.lock(disk.key(), open.lock_owner(), &ranges) {
-            // Nothing was taken (all-or-nothing), so the retry starts from scratch.
-            Err(NtStatus::LOCK_NOT_GRANTED) if blocking => return Err(NtStatus::PENDING),
-            r => r?,
-        }
-        // MS-FSA 2.1.5.7: a byte-range lock breaks level II oplocks, as a write does.
-        open.share
-            .oplocks()
-            .break_on_write(disk.key(), open.lock_owner());
+    let blocking = req
+        .locks
+        .iter()
+        .any(|el| el.flags & LockFlags::FAIL_IMMEDIATELY == 0);
+    match table.lock(disk.key(), open.lock_owner(), &ranges) {
+        // Nothing was taken (all-or-nothing), so the retry starts from scratch.
+        Err(NtStatus::LOCK_NOT_GRANTED) if blocking => return Err(NtStatus::PENDING),
+        r => r?,
     }
+    // MS-FSA 2.1.5.7: a byte-range lock breaks level II oplocks, as a write does.
+    open.share
+        .oplocks()
+        .break_on_write(disk.key(), open.lock_owner());
     Ok(Reply::ok(LockResponse))
 }

@@ -183,6 +183,9 @@ fn set_basic(disk: &DiskOpen, info: &FileBasicInformation) -> Result<(), NtStatu
         let meta = current_meta(disk)?;
         let read_only = info.file_attributes & FILE_ATTRIBUTE_READONLY != 0;
         file::set_read_only(disk.file(), &meta, read_only).map_err(io_status)?;
+        // MS-FSA 2.1.5.15.1: watchers see FILE_NOTIFY_CHANGE_ATTRIBUTES even for bits with
+        // no Linux counterpart (HIDDEN, SYSTEM): the kernel reports it for us (IN_ATTRIB).
+        let _ = file::report_attribute_change(disk.file());
     }
     if !matches!(info.creation_time, 0 | u64::MAX | 0xFFFF_FFFF_FFFF_FFFE) {
         crate::disk::dos_attrs::set_creation_time(disk.file(), info.creation_time)
@@ -256,6 +259,11 @@ fn rename(cx: &TreeCx, disk: &DiskOpen, info: &FileRenameInformation) -> Result<
         disk.identity(),
     )?;
     tracing::trace!(from = %from.to_smb(), to = %target.to_smb(), "rename");
+    if !disk.is_dir() {
+        // Windows sets ARCHIVE on a renamed file, which watchers see as an attribute change
+        // of the new name (smb2.notify.mask tolerates it, mask-change expects it).
+        let _ = file::report_attribute_change(disk.file());
+    }
     disk.set_path(target);
     Ok(())
 }
