@@ -9,6 +9,7 @@
 use rsmbd_protocol::messages::change_notify::{ChangeNotifyRequest, CompletionFilter};
 use rsmbd_protocol::messages::close::CloseRequest;
 use rsmbd_protocol::messages::create::CreateRequest;
+use rsmbd_protocol::messages::ioctl::IoctlRequest;
 use rsmbd_protocol::messages::query_info::QueryInfoRequest;
 use rsmbd_protocol::messages::read::ReadRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
@@ -271,4 +272,109 @@ fn related_without_anything_to_inherit_is_invalid_parameter() {
             NtStatus::INVALID_PARAMETER
         ]
     );
+}
+
+#[test]
+fn a_create_waiting_for_an_oplock_break_takes_the_rest_of_its_compound_along() {
+    // smb2.compound.compound-break: CREATE (breaks another client's batch oplock) + related
+    // QUERY_INFO. The CREATE answers PENDING alone; once the break is resolved its final
+    // response and the QUERY_INFO's, on the handle it opened, come back together.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("f"), b"x").unwrap();
+    let kdc = TestKdc::new();
+    let ctx = context(d.path(), &kdc.keytab_bytes());
+    let mut a = Client::logon(&ctx, &kdc, "data");
+    let mut b = Client::logon(&ctx, &kdc, "data");
+    let batch = CreateRequest {
+        requested_oplock_level: 0x09,
+        ..create_req("f", OPEN_IF, 0, ALL)
+    };
+    let got = a.call(Command::CREATE, &batch);
+    assert_eq!(got.header.status, NtStatus::SUCCESS);
+    let fa = match got.body() {
+        rsmbd_protocol::Response::Create(r) => {
+            assert_eq!(r.oplock_level, rsmbd_protocol::messages::create::OplockLevel::BATCH);
+            r.file_id
+        }
+        other => panic!("{other:?}"),
+    };
+    let open = create_req("f", OPEN, 0, READ_DATA);
+    let info = QueryInfoRequest {
+        info_type: 1,
+        file_info_class: 0x16,
+        output_buffer_length: 4096,
+        file_id: FileId::COMPOUND_PREVIOUS,
+        ..Default::default()
+    };
+    let got = compound(
+        &mut b,
+        &[
+            member(Command::CREATE, 0, &open),
+            member(Command::QUERY_INFO, RELATED, &info),
+        ],
+    );
+    assert_eq!(got.len(), 1);
+    assert_eq!(statuses(&got[0]), vec![NtStatus::PENDING], "the rest waits");
+    a.close(fa);
+    let mut fin = Vec::new();
+    for _ in 0..200 {
+        fin = b.conn.poll_pending();
+        if !fin.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(fin.len(), 1, "one compound");
+    let members = rsmbd_tests::answers(&fin[0]);
+    assert_eq!(
+        statuses(&members),
+        vec![NtStatus::SUCCESS, NtStatus::SUCCESS]
+    );
+    assert_eq!(members[1].header.command, Command::QUERY_INFO);
+    assert!(!b.conn.has_pending());
+}
+
+
+#[test]
+fn the_object_id_of_a_related_handle() {
+    // smb2.compound.related3: CREATE, FSCTL_CREATE_OR_GET_OBJECT_ID, CLOSE.
+    let (_d, mut c) = setup();
+    let create = create_req("o", OPEN_IF, 0, ALL);
+    let ioctl = IoctlRequest {
+        ctl_code: 0x0009_00C0,
+        file_id: FileId::COMPOUND_PREVIOUS,
+        input: Default::default(),
+        max_input_response: 0,
+        output: Default::default(),
+        max_output_response: 64,
+        flags: 1,
+    };
+    let close = close_prev();
+    let got = compound(
+        &mut c,
+        &[
+            member(Command::CREATE, 0, &create),
+            member(Command::IOCTL, RELATED, &ioctl),
+            member(Command::CLOSE, RELATED, &close),
+        ],
+    );
+    assert_eq!(statuses(&got[0]), vec![NtStatus::SUCCESS; 3]);
+    let first = match got[0][1].body() {
+        rsmbd_protocol::Response::Ioctl(r) => r.output.to_vec(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(first.len(), 64);
+    // Stable: asked again through a new handle, the same id.
+    let got = compound(
+        &mut c,
+        &[
+            member(Command::CREATE, 0, &create),
+            member(Command::IOCTL, RELATED, &ioctl),
+            member(Command::CLOSE, RELATED, &close),
+        ],
+    );
+    match got[0][1].body() {
+        rsmbd_protocol::Response::Ioctl(r) => assert_eq!(r.output.to_vec(), first),
+        other => panic!("{other:?}"),
+    }
 }

@@ -11,6 +11,7 @@ use rsmbd_protocol::messages::change_notify::{
 };
 use rsmbd_protocol::fscc::{FileBasicInformation, FileRenameInformation};
 use rsmbd_protocol::messages::logoff::LogoffRequest;
+use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
 use rsmbd_protocol::messages::set_info::SetInfoRequest;
 use rsmbd_protocol::{Command, Encode, FileId, NtStatus, Response};
 use rsmbd_tests::client::{CREATE, Client, DIRECTORY, OPEN};
@@ -224,4 +225,39 @@ fn logoff_completes_a_waiting_notify_with_cleanup() {
     assert_eq!(got[1].header.status, NtStatus::NOTIFY_CLEANUP);
     assert_eq!(got[1].header.async_id(), Some(async_id));
     assert!(!a.conn.has_pending());
+}
+
+#[test]
+fn a_new_session_naming_the_old_one_ends_it_and_its_waiting_notify() {
+    // smb2.notify.session-reconnect (MS-SMB2 3.3.5.5.3, PreviousSessionId).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("w")).unwrap();
+    let kdc = TestKdc::new();
+    let ctx = context(dir.path(), &kdc.keytab_bytes());
+    let mut a = Client::logon(&ctx, &kdc, "data");
+    let h = a.create("w", OPEN, DIRECTORY);
+    let async_id = pending_id(&notify(&mut a, h, 0, NAMES, 4096));
+    let (token, _) = kdc.spnego_ap_req("alice");
+    let setup = SessionSetupRequest {
+        security_mode: 1,
+        security_buffer: token.into(),
+        previous_session_id: a.session_id,
+        ..Default::default()
+    };
+    let msg = rsmbd_tests::request(Command::SESSION_SETUP, a.next_id, 0, &setup);
+    a.next_id += 1;
+    let got: Vec<Answer> = rsmbd_tests::exchange_messages(&mut a.conn, &msg)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].header.command, Command::SESSION_SETUP);
+    assert_eq!(got[0].header.status, NtStatus::SUCCESS);
+    assert_ne!(got[0].header.session_id, a.session_id);
+    assert_eq!(got[1].header.status, NtStatus::NOTIFY_CLEANUP);
+    assert_eq!(got[1].header.async_id(), Some(async_id));
+    // The old session is gone.
+    let got = a.send(Command::LOGOFF, &LogoffRequest);
+    assert_eq!(got[0].header.status, NtStatus::USER_SESSION_DELETED);
 }

@@ -508,6 +508,12 @@ fn handle_session_setup(
         tracing::warn!(target: "rsmbd::session", "re-authentication refused client={} session_id={:#x} reason=\"unsigned SESSION_SETUP on a bound channel\"", conn.peer, header.session_id);
         return error(NtStatus::ACCESS_DENIED, header.session_id);
     }
+    if reply.status == NtStatus::SUCCESS
+        && req.previous_session_id != 0
+        && req.previous_session_id != reply.session_id
+    {
+        end_previous_session(conn, req.previous_session_id, reply.session_id);
+    }
     let sign = if reply.sign {
         match conn.sessions.get(&reply.session_id) {
             Some(SessionState::Valid(v)) => {
@@ -587,6 +593,31 @@ fn note_share_limit(conn: &Connection, request: &Request<'_>, status: NtStatus) 
         ),
         _ => {}
     }
+}
+
+/// [MS-SMB2 3.3.5.5.3] A client that logs on again names its old session in
+/// PreviousSessionId: when that session is on this connection and belongs to the same user,
+/// it ends as LOGOFF ends it (opens closed, waiting requests answered: a CHANGE_NOTIFY with
+/// STATUS_NOTIFY_CLEANUP), so the client's pending requests do not wait forever.
+fn end_previous_session(conn: &mut Connection, previous: u64, current: u64) {
+    let principal = |conn: &Connection, id| match conn.sessions.get(&id) {
+        Some(SessionState::Valid(v)) => Some(v.share.identity().principal.clone()),
+        _ => None,
+    };
+    match (principal(conn, previous), principal(conn, current)) {
+        (Some(old), Some(new)) if old == new => {}
+        _ => return,
+    }
+    if let Some(SessionState::Valid(v)) = conn.sessions.get(&previous) {
+        v.share.close_all();
+    }
+    conn.end_session_waits(previous);
+    conn.ctx.session_table.remove(previous);
+    if let Some(SessionState::Valid(v)) = conn.sessions.remove(&previous) {
+        v.global.end();
+    }
+    conn.ctx.status.ended(previous);
+    tracing::info!(target: "rsmbd::session", "previous session ended client={} session_id={previous:#x} by session_id={current:#x}", conn.peer);
 }
 
 /// A failed re-authentication ends the session (3.3.5.5.3): opens closed, waiting requests

@@ -48,7 +48,7 @@ use crate::config::ListenerSection;
 use credits::CreditWindow;
 use framing::{OutFrame, TRANSPORT_HEADER_SIZE};
 use negotiate::Negotiated;
-use pending::{PendingOp, PendingTable};
+use pending::PendingTable;
 use session_setup::{SessionState, Sessions};
 
 /// Why the connection must be closed. The reason is logged once by the caller.
@@ -96,12 +96,15 @@ pub struct Connection {
     /// Oplock and lease break notifications for this connection's opens, queued by requests
     /// on any connection ([MS-SMB2 3.3.4.6], 3.3.4.7).
     breaks: Arc<BreakChannel>,
+    /// A CREATE that went async before the end of its compound: the AsyncId that takes the
+    /// rest of the compound ([`PendingTable::set_rest`]).
+    defer_to: Option<u64>,
 }
 
 /// The state a related compound member inherits from the one before it
 /// ([MS-SMB2 3.3.5.2.7.2]).
 #[derive(Debug, Clone, Copy)]
-struct Related {
+pub(super) struct Related {
     session_id: u64,
     tree_id: u32,
     file_id: Option<FileId>,
@@ -139,6 +142,7 @@ impl Connection {
             logged_off: None,
             ended_channels: Vec::new(),
             breaks: Arc::new(BreakChannel::new()),
+            defer_to: None,
         }
     }
 
@@ -227,9 +231,17 @@ impl Connection {
         let mut done = self.poll_breaks();
         for op in self.pending.take_all() {
             match self.retry(&op) {
-                Some(part) => {
-                    let encrypt = self.session_encrypts(op.header.session_id);
-                    if let Some(out) = self.emit(vec![part], encrypt) {
+                Some((part, file_id)) => {
+                    self.encrypt_reply = None;
+                    let mut parts = vec![part];
+                    if !op.rest.is_empty() {
+                        let status = parts.first().map_or(NtStatus::SUCCESS, |p| p.header.status);
+                        parts.extend(self.finish_chain(&op, file_id, status));
+                    }
+                    let encrypt = self
+                        .encrypt_reply
+                        .or(self.session_encrypts(op.header.session_id));
+                    if let Some(out) = self.emit(parts, encrypt) {
                         done.push(out);
                     }
                 }
@@ -357,8 +369,8 @@ impl Connection {
         let mut after: Vec<AfterAssembly> = Vec::new();
         let mut related: Option<Related> = None;
         let count = members.len();
-        for (i, range) in members.into_iter().enumerate() {
-            let Some(member) = msg.get_mut(range) else {
+        for (i, range) in members.iter().enumerate() {
+            let Some(member) = msg.get_mut(range.clone()) else {
                 return Err(disconnect("compound member out of range"));
             };
             let last = i + 1 == count;
@@ -373,6 +385,16 @@ impl Connection {
                     });
                 }
                 parts.push(part);
+            }
+            if let Some(id) = self.defer_to.take() {
+                // The rest waits for the CREATE that went async (3.3.5.2.7).
+                let rest = members
+                    .iter()
+                    .skip(i + 1)
+                    .filter_map(|r| msg.get(r.clone()).map(<[u8]>::to_vec))
+                    .collect();
+                self.pending.set_rest(id, rest, self.encrypted_session);
+                break;
             }
         }
         if parts.is_empty() {
@@ -620,6 +642,9 @@ impl Connection {
                 .insert(header, member.to_vec(), inherited_file, signed)
             {
                 Some(async_id) => {
+                    if !last {
+                        self.defer_to = Some(async_id);
+                    }
                     let mut interim = self.response_header(&header, NtStatus::PENDING, is_related);
                     interim.kind = HeaderKind::Async { async_id };
                     let body = dispatch::error_body();
@@ -716,51 +741,6 @@ impl Connection {
         }
     }
 
-    /// Runs a waiting request again: `None` while it still waits.
-    fn retry(&mut self, op: &PendingOp) -> Option<ResponsePart> {
-        let (status, body) = match dispatch::rerun(self, op) {
-            Err(NtStatus::PENDING) => return None,
-            Ok((status, body)) => (status, body),
-            Err(status) => pending::ended_wait(op.header.command, status),
-        };
-        Some(self.final_part(op, status, body))
-    }
-
-    /// [MS-SMB2 3.3.4.3/3.3.4.4] The final response of an async request: AsyncId set,
-    /// CreditResponse 0 (the interim response granted the credits), signed like the request.
-    fn final_part(
-        &self,
-        op: &PendingOp,
-        status: NtStatus,
-        body: rsmbd_protocol::messages::Response<'static>,
-    ) -> ResponsePart {
-        let mut h = Header::response(op.header.command);
-        h.status = status;
-        h.message_id = op.header.message_id;
-        h.session_id = op.header.session_id;
-        h.kind = HeaderKind::Async {
-            async_id: op.async_id,
-        };
-        h.credit_charge = op.header.credit_charge;
-        h.credits = 0;
-        ResponsePart::new(h, body, self.signing_for(op.header.session_id, op.signed))
-    }
-
-    /// LOGOFF ([MS-SMB2 3.3.5.6]): the session's waiting requests get their final answers
-    /// now (see [`pending::ended_wait`]), signed and sealed while its keys are still here;
-    /// they leave after the LOGOFF response.
-    fn end_session_waits(&mut self, session_id: u64) {
-        for op in self.pending.take_session(session_id) {
-            let (status, body) =
-                pending::ended_wait(op.header.command, NtStatus::USER_SESSION_DELETED);
-            let part = self.final_part(&op, status, body);
-            let encrypt = self.session_encrypts(session_id);
-            if let Some(out) = self.emit(vec![part], encrypt) {
-                self.outbox.push(out);
-            }
-        }
-    }
-
     /// Verifies a request's signature against its session (3.3.5.2.4).
     fn verify(&self, session_id: u64, member: &mut [u8]) -> bool {
         match self.sessions.get(&session_id) {
@@ -776,7 +756,7 @@ impl Connection {
 /// a failed CREATE leaves no handle, so they fail alike; a member whose session was not
 /// found leaves no session to inherit, so they are invalid. Any other failure (a WRITE on a
 /// read-only handle) leaves the chain intact.
-fn chain_failure(command: Command, status: NtStatus) -> Option<NtStatus> {
+pub(super) fn chain_failure(command: Command, status: NtStatus) -> Option<NtStatus> {
     match status {
         NtStatus::USER_SESSION_DELETED => Some(NtStatus::INVALID_PARAMETER),
         s if command == Command::CREATE && s.is_error() => Some(s),

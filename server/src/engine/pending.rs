@@ -10,7 +10,10 @@
 use rsmbd_protocol::file_id::FileId;
 use rsmbd_protocol::messages::Response;
 use rsmbd_protocol::messages::lock::LockResponse;
-use rsmbd_protocol::{Command, Header, NtStatus};
+use rsmbd_protocol::{Command, Header, HeaderKind, NtStatus};
+
+use super::compound::ResponsePart;
+use super::{Connection, Related, chain_failure, dispatch};
 
 /// Most requests one connection may have waiting at once, unless configured
 /// (`limits.max_async_requests`).
@@ -29,6 +32,11 @@ pub struct PendingOp {
     pub inherited_file: Option<FileId>,
     /// Whether the request was signed (the final response is signed alike).
     pub signed: bool,
+    /// The compound members that followed a CREATE that went async before the end of its
+    /// compound (waiting for an oplock break): they run when it completes ([`Connection::finish_chain`]).
+    pub rest: Vec<Vec<u8>>,
+    /// The session whose transform header the compound came in, if it was encrypted.
+    pub encrypted_session: Option<u64>,
 }
 
 /// The waiting requests of one connection.
@@ -74,8 +82,18 @@ impl PendingTable {
             request,
             inherited_file,
             signed,
+            rest: Vec::new(),
+            encrypted_session: None,
         });
         Some(async_id)
+    }
+
+    /// Gives the request `async_id` the compound members that follow it.
+    pub fn set_rest(&mut self, async_id: u64, rest: Vec<Vec<u8>>, encrypted: Option<u64>) {
+        if let Some(op) = self.ops.iter_mut().find(|op| op.async_id == async_id) {
+            op.rest = rest;
+            op.encrypted_session = encrypted;
+        }
     }
 
     /// True if nothing waits.
@@ -119,6 +137,102 @@ impl PendingTable {
             .partition(|op| op.header.session_id == session_id);
         self.ops = kept;
         gone
+    }
+}
+
+impl Connection {
+    /// Runs a waiting request again: `None` while it still waits.
+    /// With it, the FileId a CREATE opened (for the related members that follow it).
+    pub(super) fn retry(&mut self, op: &PendingOp) -> Option<(ResponsePart, Option<FileId>)> {
+        let (status, body) = match dispatch::rerun(self, op) {
+            Err(NtStatus::PENDING) => return None,
+            Ok((status, body)) => (status, body),
+            Err(status) => ended_wait(op.header.command, status),
+        };
+        let file_id = match &body {
+            Response::Create(c) if !status.is_error() => Some(c.file_id),
+            _ => None,
+        };
+        Some((self.final_part(op, status, body), file_id))
+    }
+
+    /// [MS-SMB2 3.3.4.3/3.3.4.4] The final response of an async request: AsyncId set,
+    /// CreditResponse 0 (the interim response granted the credits), signed like the request.
+    pub(super) fn final_part(
+        &self,
+        op: &PendingOp,
+        status: NtStatus,
+        body: Response<'static>,
+    ) -> ResponsePart {
+        let mut h = Header::response(op.header.command);
+        h.status = status;
+        h.message_id = op.header.message_id;
+        h.session_id = op.header.session_id;
+        h.kind = HeaderKind::Async {
+            async_id: op.async_id,
+        };
+        h.credit_charge = op.header.credit_charge;
+        h.credits = 0;
+        ResponsePart::new(h, body, self.signing_for(op.header.session_id, op.signed))
+    }
+
+    /// LOGOFF ([MS-SMB2 3.3.5.6]): the session's waiting requests get their final answers
+    /// now (see [`ended_wait`]), signed and sealed while its keys are still here;
+    /// they leave after the LOGOFF response.
+    pub(super) fn end_session_waits(&mut self, session_id: u64) {
+        for op in self.pending.take_session(session_id) {
+            let (status, body) =
+                ended_wait(op.header.command, NtStatus::USER_SESSION_DELETED);
+            let part = self.final_part(&op, status, body);
+            let encrypt = self.session_encrypts(session_id);
+            if let Some(out) = self.emit(vec![part], encrypt) {
+                self.outbox.push(out);
+            }
+        }
+    }
+
+    /// [MS-SMB2 3.3.5.2.7] The members that followed a CREATE that went async in the middle of
+    /// a compound, run now that it completed, with the session, tree and FileId it leaves
+    /// (or its failure); their responses go in one compound behind its final response, as
+    /// Samba sends them. A member that would wait again defers the rest the same way.
+    pub(super) fn finish_chain(
+        &mut self,
+        op: &PendingOp,
+        file_id: Option<FileId>,
+        status: NtStatus,
+    ) -> Vec<ResponsePart> {
+        let now = self.ctx.clock.now();
+        let saved = self.encrypted_session;
+        self.encrypted_session = op.encrypted_session;
+        let mut related = Some(Related {
+            session_id: op.header.session_id,
+            tree_id: op.header.tree_id(),
+            file_id,
+            fail: chain_failure(Command::CREATE, status),
+        });
+        let mut parts = Vec::new();
+        let count = op.rest.len();
+        for (i, bytes) in op.rest.iter().enumerate() {
+            let mut member = bytes.clone();
+            match self.process_member(&mut member, related, now, i + 1 == count) {
+                Ok(Some((part, _, next))) => {
+                    related = Some(next);
+                    parts.push(part);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(target: "rsmbd::wire", "rest of a compound dropped client={}: {e}", self.peer);
+                    break;
+                }
+            }
+            if let Some(id) = self.defer_to.take() {
+                let rest = op.rest.iter().skip(i + 1).cloned().collect();
+                self.pending.set_rest(id, rest, op.encrypted_session);
+                break;
+            }
+        }
+        self.encrypted_session = saved;
+        parts
     }
 }
 

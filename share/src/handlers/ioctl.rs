@@ -18,6 +18,7 @@ pub const MAX_TRANSCEIVE_OUTPUT: u32 = 16 * 1024 * 1024;
 /// - FSCTL_DFS_GET_REFERRALS(_EX): this is not a DFS server, so `FS_DRIVER_REQUIRED`, as Samba
 ///   and ksmbd answer without DFS (3.3.5.15.2);
 /// - FSCTL_QUERY_NETWORK_INTERFACE_INFO: no multichannel, `NOT_SUPPORTED` (field research R19);
+/// - FSCTL_CREATE_OR_GET_OBJECT_ID: see [`super::object_id`];
 /// - FSCTL_PIPE_WAIT on IPC$ (3.3.5.15.10): our pipes are always available, so SUCCESS for a
 ///   pipe we serve and `OBJECT_NAME_NOT_FOUND` for any other name;
 /// - IOCTLs that are not FSCTLs: `NOT_SUPPORTED` (3.3.5.15); any other FSCTL on a file or
@@ -55,6 +56,7 @@ pub fn handle(cx: &TreeCx, req: &IoctlRequest<'_>) -> HandlerResult<IoctlRespons
                 },
             ))
         }
+        FsctlCode::CREATE_OR_GET_OBJECT_ID => super::object_id::create_or_get(cx, req),
         FsctlCode::GET_REPARSE_POINT => {
             cx.open(req.file_id)?;
             Err(NtStatus::NOT_A_REPARSE_POINT)

@@ -14,6 +14,7 @@ pub mod create;
 pub mod flush;
 pub mod ioctl;
 pub mod lock;
+pub mod object_id;
 pub mod oplock_break;
 pub mod query_directory;
 pub mod query_info;
