@@ -263,4 +263,13 @@ fn unlock_elements_apply_one_by_one() {
         locks(&mut a, h, &[(9999, 1, 0), (9999, 1, UNLOCK)]),
         NtStatus::INVALID_PARAMETER
     );
+    // Only the first element may block.
+    assert_eq!(
+        locks(&mut a, h, &[(50, 1, EX_NOW), (60, 1, EX)]),
+        NtStatus::INVALID_PARAMETER
+    );
+    assert_eq!(
+        locks(&mut a, h, &[(50, 1, EX), (60, 1, EX_NOW)]),
+        NtStatus::SUCCESS
+    );
 }

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use rsmbd_protocol::NtStatus;
 
-/// STATUS_INVALID_LOCK_RANGE ([MS-ERREF]): offset + length overflows.
+/// STATUS_INVALID_LOCK_RANGE ([MS-ERREF]): the range's last byte lies past 2^64.
 pub const STATUS_INVALID_LOCK_RANGE: NtStatus = NtStatus(0xC000_01A1);
 
 /// Most byte-range locks one file may carry: every lock is checked on each READ and WRITE, so
@@ -43,9 +43,10 @@ fn overlaps(a_off: u64, a_len: u64, b_off: u64, b_len: u64) -> bool {
     if a_len == 0 || b_len == 0 {
         return false;
     }
-    let a_end = a_off.saturating_add(a_len);
-    let b_end = b_off.saturating_add(b_len);
-    a_off < b_end && b_off < a_end
+    // Inclusive last bytes: a range may end at the very last byte (offset u64::MAX, length 1).
+    let a_last = a_off.saturating_add(a_len - 1);
+    let b_last = b_off.saturating_add(b_len - 1);
+    a_off <= b_last && b_off <= a_last
 }
 
 /// Does a requested lock conflict-test against a held range? As [`overlaps`], except that a
@@ -53,7 +54,8 @@ fn overlaps(a_off: u64, a_len: u64, b_off: u64, b_len: u64) -> bool {
 /// (`start < offset < end`), as Windows decides (smbtorture smb2.lock.zerobytelength: a
 /// 0-byte lock at 10 meets [9, 11) but not [10, 12) or [9, 10)); two points never meet.
 fn lock_overlaps(a_off: u64, a_len: u64, b_off: u64, b_len: u64) -> bool {
-    let inside = |point: u64, off: u64, len: u64| off < point && point < off.saturating_add(len);
+    let inside =
+        |point: u64, off: u64, len: u64| off < point && point <= off.saturating_add(len - 1);
     match (a_len == 0, b_len == 0) {
         (true, true) => false,
         (true, false) => inside(a_off, b_off, b_len),
@@ -100,7 +102,8 @@ impl LockTable {
         reqs: &[LockRequest],
     ) -> Result<(), NtStatus> {
         for r in reqs {
-            if r.offset.checked_add(r.length).is_none() {
+            // MS-FSA 2.1.5.7: only a last byte (offset + length - 1) past 2^64 is invalid.
+            if r.length != 0 && r.offset.checked_add(r.length - 1).is_none() {
                 return Err(STATUS_INVALID_LOCK_RANGE);
             }
         }
@@ -242,8 +245,23 @@ mod tests {
         t.lock(F, A, &[sh(100, 10)]).unwrap();
         t.lock(F, B, &[sh(100, 10)]).unwrap();
         assert_eq!(t.lock(F, A, &[ex(105, 1)]), Err(NtStatus::LOCK_NOT_GRANTED));
-        // Zero-length locks never conflict.
-        t.lock(F, B, &[ex(5, 0)]).unwrap();
+        // A zero-length lock is a point: it conflicts strictly inside another's range only.
+        assert_eq!(t.lock(F, B, &[ex(5, 0)]), Err(NtStatus::LOCK_NOT_GRANTED));
+        t.lock(F, B, &[ex(0, 0)]).unwrap();
+        t.lock(F, B, &[ex(0, 0)]).unwrap();
+    }
+
+    #[test]
+    fn a_range_may_end_at_the_last_byte() {
+        // MS-FSA 2.1.5.7: offset + length - 1 must not overflow (smb2.lock.lock "max/1").
+        let t = LockTable::new();
+        t.lock(F, A, &[ex(u64::MAX, 1)]).unwrap();
+        assert_eq!(t.lock(F, B, &[ex(u64::MAX, 1)]), Err(NtStatus::LOCK_NOT_GRANTED));
+        t.lock(F, B, &[ex(u64::MAX, 0)]).unwrap();
+        assert_eq!(
+            t.lock(F, B, &[ex(u64::MAX, 2)]),
+            Err(STATUS_INVALID_LOCK_RANGE)
+        );
     }
 
     #[test]

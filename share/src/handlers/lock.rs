@@ -12,8 +12,10 @@ use crate::disk::locks::LockRequest as Range;
 /// applied one by one, as Windows does: the first one that is not held stops the request with
 /// `RANGE_NOT_LOCKED` (those before it stay released) and the first with other flags with
 /// `INVALID_PARAMETER`. Locking elements must all be SHARED or EXCLUSIVE (optionally
-/// FAIL_IMMEDIATELY), else `INVALID_PARAMETER`; no element at all is `INVALID_PARAMETER`. A
-/// set of locks is taken all-or-nothing. A conflict is
+/// FAIL_IMMEDIATELY), and every one after the first must carry FAIL_IMMEDIATELY, else
+/// `INVALID_PARAMETER`; no element at all is `INVALID_PARAMETER`. A range whose last byte
+/// lies past 2^64 is `INVALID_LOCK_RANGE` (MS-FSA 2.1.5.7). A set of locks is taken
+/// all-or-nothing. A conflict is
 /// `LOCK_NOT_GRANTED` when every element carries SMB2_LOCKFLAG_FAIL_IMMEDIATELY; otherwise the
 /// request is a blocking lock (3.3.5.14.2): it answers `PENDING`, the engine sends the interim
 /// response and retries it, so it completes once the conflicting range is unlocked or its
@@ -46,7 +48,12 @@ pub fn handle(cx: &TreeCx, req: &LockRequest) -> HandlerResult<LockResponse> {
         return Ok(Reply::ok(LockResponse));
     }
     let mut ranges = Vec::with_capacity(req.locks.len());
-    for el in &req.locks {
+    for (i, el) in req.locks.iter().enumerate() {
+        // Only the first element may block: a blocking element after it is invalid, as
+        // Windows and Samba answer (smb2.lock.valid-request).
+        if i > 0 && el.flags & LockFlags::FAIL_IMMEDIATELY == 0 {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
         let exclusive = match el.flags & !LockFlags::FAIL_IMMEDIATELY {
             LockFlags::SHARED_LOCK => false,
             LockFlags::EXCLUSIVE_LOCK => true,
