@@ -261,3 +261,24 @@ fn a_new_session_naming_the_old_one_ends_it_and_its_waiting_notify() {
     let got = a.send(Command::LOGOFF, &LogoffRequest);
     assert_eq!(got[0].header.status, NtStatus::USER_SESSION_DELETED);
 }
+
+#[test]
+fn buffer_sizes_as_windows_bounds_them() {
+    // smb2.notify.valid-req: 512 KiB with CreditCharge 1 is accepted (the charge of a
+    // CHANGE_NOTIFY is not sized by its buffer), one byte more is INVALID_PARAMETER; the
+    // first request's buffer bounds the later ones.
+    let (_d, mut a, mut b) = setup();
+    let dir = a.create("w", OPEN, DIRECTORY);
+    let got = notify(&mut a, dir, 0, NAMES, 0x0008_0001);
+    assert_eq!(got[0].header.status, NtStatus::INVALID_PARAMETER);
+    let other = a.create("w", OPEN, DIRECTORY);
+    let id = pending_id(&notify(&mut a, other, 0, NAMES, 0x0008_0000));
+    assert_eq!(a.cancel(id)[0].header.status, NtStatus::CANCELLED);
+
+    pending_id(&notify(&mut a, dir, 0, NAMES, 1));
+    b.create("w\\x", CREATE, 0);
+    assert_eq!(a.wait().header.status, NtStatus::NOTIFY_ENUM_DIR);
+    pending_id(&notify(&mut a, dir, 0, NAMES, 4096));
+    b.create("w\\y", CREATE, 0);
+    assert_eq!(a.wait().header.status, NtStatus::NOTIFY_ENUM_DIR);
+}

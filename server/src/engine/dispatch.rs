@@ -681,7 +681,10 @@ fn check_credit_charge(
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let large_mtu = conn.dialect().is_some_and(|d| d != Dialect::SMB2_0_2);
-    if large_mtu && payload > 0 {
+    // 3.3.5.2.5 sizes the charge of READ, WRITE, IOCTL and QUERY_DIRECTORY; a CHANGE_NOTIFY
+    // only reserves room for an answer that may never come, and clients charge it 1.
+    let charged = !matches!(request, Request::ChangeNotify(_));
+    if large_mtu && charged && payload > 0 {
         let needed = (payload - 1) / 65536 + 1;
         if usize::from(header.credit_charge.max(1)) < needed {
             return Err(NtStatus::INVALID_PARAMETER);

@@ -81,6 +81,8 @@ pub struct Watch {
     tree: bool,
     /// The watched directory (a duplicate of the open's fd), to reach new subdirectories.
     dir: OwnedFd,
+    /// OutputBufferLength of the first request, which stays a bound, as the filter does.
+    first_buffer: std::sync::OnceLock<u32>,
     state: Mutex<WatchState>,
 }
 
@@ -104,6 +106,14 @@ impl Watch {
     /// Whether it watches the whole subtree.
     pub fn tree(&self) -> bool {
         self.tree
+    }
+
+    /// How many bytes of changes a request with OutputBufferLength `requested` may get: as
+    /// on Windows, the first request's length also bounds every later one (smb2.notify.
+    /// valid-req: after a first answer of NOTIFY_ENUM_DIR for a 1-byte buffer, a large buffer
+    /// still gets NOTIFY_ENUM_DIR).
+    pub fn output_limit(&self, requested: u32) -> u32 {
+        (*self.first_buffer.get_or_init(|| requested)).min(requested)
     }
 
     /// Takes the buffered changes.
@@ -185,6 +195,7 @@ impl Notifier {
             filter,
             tree,
             dir: rustix::io::fcntl_dupfd_cloexec(dir, 3)?,
+            first_buffer: std::sync::OnceLock::new(),
             state: Mutex::new(WatchState::default()),
         });
         let mut budget = MAX_TREE_DIRS;

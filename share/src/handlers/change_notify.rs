@@ -13,8 +13,10 @@ use super::{HandlerResult, Reply, TreeCx, io_status};
 use crate::disk::access::FILE_READ_DATA;
 use crate::disk::notify::Taken;
 
-/// Largest output buffer we fill (the engine has checked MaxTransactSize first).
-pub const MAX_OUTPUT: u32 = 1024 * 1024;
+/// Largest OutputBufferLength accepted (the engine has checked MaxTransactSize first): 512 KiB,
+/// Windows' limit (smbtorture smb2.notify.valid-req: 0x80000 is accepted, one byte more is
+/// INVALID_PARAMETER); it also bounds what one watch's answer can cost.
+pub const MAX_OUTPUT: u32 = 0x0008_0000;
 
 /// Reports changes in a directory ([MS-SMB2 3.3.5.19], [MS-FSA 2.1.5.10]).
 ///
@@ -58,13 +60,16 @@ pub fn handle(
             kept
         }
     };
+    // The first request fixes the watch's buffer bound even when it answers at once.
+    watch.output_limit(req.output_buffer_length);
     notifier.drain();
     let changes = match watch.take() {
         Taken::Nothing => return Err(NtStatus::PENDING),
         Taken::Overflow => return Ok(enum_dir()),
         Taken::Changes(c) => c,
     };
-    let (buffer, count) = encode_notify_entries(&changes, req.output_buffer_length as usize);
+    let limit = watch.output_limit(req.output_buffer_length);
+    let (buffer, count) = encode_notify_entries(&changes, limit as usize);
     if count < changes.len() {
         return Ok(enum_dir());
     }
