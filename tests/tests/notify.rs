@@ -282,3 +282,17 @@ fn buffer_sizes_as_windows_bounds_them() {
     b.create("w\\y", CREATE, 0);
     assert_eq!(a.wait().header.status, NtStatus::NOTIFY_ENUM_DIR);
 }
+
+#[test]
+fn a_watched_directory_deleted_by_another_client_ends_the_notify_with_delete_pending() {
+    // smb2.notify.rmdir1..4: the watcher's handle keeps the directory; the delete is pending.
+    let (d, mut a, mut b) = setup();
+    let dir = a.create("w", OPEN, DIRECTORY);
+    pending_id(&notify(&mut a, dir, 0, NAMES, 4096));
+    let h = b.create("w", OPEN, DIRECTORY | 0x1000); // FILE_DELETE_ON_CLOSE
+    b.close(h);
+    assert_eq!(a.wait().header.status, NtStatus::DELETE_PENDING);
+    assert!(d.path().join("w").exists(), "still open on a");
+    a.close(dir);
+    assert!(!d.path().join("w").exists(), "gone with the last handle");
+}

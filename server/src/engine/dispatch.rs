@@ -621,8 +621,11 @@ fn end_previous_session(conn: &mut Connection, previous: u64, current: u64) {
 }
 
 /// A failed re-authentication ends the session (3.3.5.5.3): opens closed, waiting requests
-/// forgotten; the response is still sealed with its key when the request was encrypted.
+/// answered; the response is still sealed with its key when the request was encrypted.
 fn end_session(conn: &mut Connection, session_id: u64) {
+    // Its waiting requests are answered (a CHANGE_NOTIFY with NOTIFY_CLEANUP) while its
+    // keys still sign them (smb2.notify.invalid-reauth).
+    conn.end_session_waits(session_id);
     if let Some(SessionState::Valid(v)) = conn.sessions.remove(&session_id) {
         v.global.end();
         conn.ctx.session_table.remove(session_id);

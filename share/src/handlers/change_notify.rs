@@ -28,7 +28,8 @@ pub const MAX_OUTPUT: u32 = 0x0008_0000;
 /// do not fit in OutputBufferLength, or more than the watch could buffer, complete it with
 /// `STATUS_NOTIFY_ENUM_DIR` and no entries (the client re-reads the directory). When the
 /// directory handle is closed while the request waits, the engine completes it with
-/// `STATUS_NOTIFY_CLEANUP`; CANCEL completes it with `STATUS_CANCELLED`.
+/// `STATUS_NOTIFY_CLEANUP`; CANCEL completes it with `STATUS_CANCELLED`; the directory
+/// being deleted (delete pending) with `STATUS_DELETE_PENDING`.
 pub fn handle(
     cx: &TreeCx,
     req: &ChangeNotifyRequest,
@@ -43,6 +44,11 @@ pub fn handle(
     }
     if req.output_buffer_length > MAX_OUTPUT {
         return Err(NtStatus::INVALID_PARAMETER);
+    }
+    // MS-FSA 2.1.5.10: a directory on its way out (deleted while this handle keeps it) ends
+    // the request, also one already waiting (the engine runs it again).
+    if open.delete_pending() {
+        return Err(NtStatus::DELETE_PENDING);
     }
     let notifier = open.share.notifier();
     let watch = match disk.watch() {
