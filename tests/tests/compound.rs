@@ -293,7 +293,10 @@ fn a_create_waiting_for_an_oplock_break_takes_the_rest_of_its_compound_along() {
     assert_eq!(got.header.status, NtStatus::SUCCESS);
     let fa = match got.body() {
         rsmbd_protocol::Response::Create(r) => {
-            assert_eq!(r.oplock_level, rsmbd_protocol::messages::create::OplockLevel::BATCH);
+            assert_eq!(
+                r.oplock_level,
+                rsmbd_protocol::messages::create::OplockLevel::BATCH
+            );
             r.file_id
         }
         other => panic!("{other:?}"),
@@ -333,7 +336,6 @@ fn a_create_waiting_for_an_oplock_break_takes_the_rest_of_its_compound_along() {
     assert_eq!(members[1].header.command, Command::QUERY_INFO);
     assert!(!b.conn.has_pending());
 }
-
 
 #[test]
 fn the_object_id_of_a_related_handle() {

@@ -7,8 +7,8 @@
 
 use rsmbd_protocol::messages::lock::{LockElement, LockFlags, LockRequest};
 use rsmbd_protocol::messages::logoff::LogoffRequest;
-use rsmbd_protocol::messages::tree_disconnect::TreeDisconnectRequest;
 use rsmbd_protocol::messages::read::ReadRequest;
+use rsmbd_protocol::messages::tree_disconnect::TreeDisconnectRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
 use rsmbd_protocol::{Command, FileId, HeaderFlags, NtStatus};
 use rsmbd_tests::client::{Client, OPEN_IF};
@@ -202,7 +202,10 @@ fn a_zero_length_lock_is_a_point_inside_other_ranges() {
         }
     }
     // A 0-byte lock inside another open's range is refused like any other.
-    assert_eq!(status(&lock(&mut a, fa, 100, 10, EX_NOW)), NtStatus::SUCCESS);
+    assert_eq!(
+        status(&lock(&mut a, fa, 100, 10, EX_NOW)),
+        NtStatus::SUCCESS
+    );
     assert_eq!(
         status(&lock(&mut b, fb, 102, 0, EX_NOW)),
         NtStatus::LOCK_NOT_GRANTED

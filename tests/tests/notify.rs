@@ -9,7 +9,6 @@ use rsmbd_protocol::fscc::{FileNotifyInformation, NotifyAction, decode_notify_en
 use rsmbd_protocol::messages::change_notify::{
     ChangeNotifyFlags, ChangeNotifyRequest, CompletionFilter,
 };
-use rsmbd_protocol::fscc::{FileBasicInformation, FileRenameInformation};
 use rsmbd_protocol::messages::logoff::LogoffRequest;
 use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
 use rsmbd_protocol::messages::set_info::SetInfoRequest;

@@ -181,8 +181,7 @@ impl Connection {
     /// they leave after the LOGOFF response.
     pub(super) fn end_session_waits(&mut self, session_id: u64) {
         for op in self.pending.take_session(session_id) {
-            let (status, body) =
-                ended_wait(op.header.command, NtStatus::USER_SESSION_DELETED);
+            let (status, body) = ended_wait(op.header.command, NtStatus::USER_SESSION_DELETED);
             let part = self.final_part(&op, status, body);
             let encrypt = self.session_encrypts(session_id);
             if let Some(out) = self.emit(vec![part], encrypt) {
@@ -245,7 +244,10 @@ impl Connection {
 ///   (smb2.lock.cancel-tdis, cancel-logoff).
 /// - anything else: `status` itself.
 pub fn ended_wait(command: Command, status: NtStatus) -> (NtStatus, Response<'static>) {
-    const GONE: [NtStatus; 2] = [NtStatus::NETWORK_NAME_DELETED, NtStatus::USER_SESSION_DELETED];
+    const GONE: [NtStatus; 2] = [
+        NtStatus::NETWORK_NAME_DELETED,
+        NtStatus::USER_SESSION_DELETED,
+    ];
     let error = || Response::Error(Default::default());
     match command {
         Command::CHANGE_NOTIFY if status == NtStatus::FILE_CLOSED || GONE.contains(&status) => {

@@ -256,7 +256,10 @@ mod tests {
         // MS-FSA 2.1.5.7: offset + length - 1 must not overflow (smb2.lock.lock "max/1").
         let t = LockTable::new();
         t.lock(F, A, &[ex(u64::MAX, 1)]).unwrap();
-        assert_eq!(t.lock(F, B, &[ex(u64::MAX, 1)]), Err(NtStatus::LOCK_NOT_GRANTED));
+        assert_eq!(
+            t.lock(F, B, &[ex(u64::MAX, 1)]),
+            Err(NtStatus::LOCK_NOT_GRANTED)
+        );
         t.lock(F, B, &[ex(u64::MAX, 0)]).unwrap();
         assert_eq!(
             t.lock(F, B, &[ex(u64::MAX, 2)]),
