@@ -9,6 +9,7 @@ use rsmbd_protocol::fscc::{FileNotifyInformation, NotifyAction, decode_notify_en
 use rsmbd_protocol::messages::change_notify::{
     ChangeNotifyFlags, ChangeNotifyRequest, CompletionFilter,
 };
+use rsmbd_protocol::messages::create::CreateRequest;
 use rsmbd_protocol::messages::logoff::LogoffRequest;
 use rsmbd_protocol::messages::session_setup::SessionSetupRequest;
 use rsmbd_protocol::messages::set_info::SetInfoRequest;
@@ -164,7 +165,21 @@ fn setting_dos_attributes_and_renaming_a_file_are_attribute_changes() {
     // counterpart, yet watchers of FILE_NOTIFY_CHANGE_ATTRIBUTES see the file MODIFIED
     // (MS-FSA 2.1.5.15.1); a renamed file is MODIFIED under its new name, as on Windows.
     let (_d, mut a, mut b) = setup();
-    let dir = a.create("w", OPEN, DIRECTORY);
+    // Without DELETE access: a parent open for DELETE would make the rename below a sharing
+    // violation.
+    let list_only = CreateRequest {
+        impersonation_level: 2,
+        desired_access: 0x0010_0081, // FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE
+        share_access: 7,
+        create_disposition: OPEN,
+        create_options: DIRECTORY,
+        name: rsmbd_protocol::codec::string_to_utf16le("w").into(),
+        ..Default::default()
+    };
+    let dir = match a.call(Command::CREATE, &list_only).body() {
+        Response::Create(r) => r.file_id,
+        other => panic!("{other:?}"),
+    };
     let f = b.create("w\\t", CREATE, 0);
     pending_id(&notify(&mut a, dir, 0, CompletionFilter::ATTRIBUTES, 4096));
     let basic = FileBasicInformation {
