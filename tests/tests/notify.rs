@@ -310,3 +310,15 @@ fn a_watched_directory_deleted_by_another_client_ends_the_notify_with_delete_pen
     a.close(dir);
     assert!(!d.path().join("w").exists(), "gone with the last handle");
 }
+
+#[test]
+fn the_share_root_can_be_watched() {
+    // smb2.notify.valid-req watches the root handle (an empty name).
+    let (_d, mut a, mut b) = setup();
+    let root = a.create("", OPEN, DIRECTORY);
+    let id = pending_id(&notify(&mut a, root, 0, NAMES, 0x0008_0000));
+    b.create("top.txt", CREATE, 0);
+    let fin = a.wait();
+    assert_eq!(fin.header.async_id(), Some(id));
+    assert_eq!(entries(&fin), vec![(NotifyAction::ADDED, "top.txt".into())]);
+}
