@@ -3,6 +3,7 @@
 # and records per-test outcomes, so the two servers can be compared test by test.
 #
 #   interop/torture.sh [--samba] [SUITE...]     default suites: see DEFAULT_SUITES below
+#   TORTURE_TIMEOUT=SECONDS (default 900) bounds each suite's smbtorture run
 #
 # Starts the server with interop/up.sh --no-build (so build first), runs each suite as alice (bob
 # is user2), writes interop/.run/torture-<target>/<suite>.subunit and a summary file
