@@ -5,7 +5,10 @@
 //! STATUS_NOTIFY_CLEANUP and CANCEL with STATUS_CANCELLED.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use rsmbd_protocol::fscc::{FileNotifyInformation, NotifyAction, decode_notify_entries};
+use rsmbd_protocol::fscc::{
+    FileBasicInformation, FileNotifyInformation, FileRenameInformation, NotifyAction,
+    decode_notify_entries,
+};
 use rsmbd_protocol::messages::change_notify::{
     ChangeNotifyFlags, ChangeNotifyRequest, CompletionFilter,
 };
