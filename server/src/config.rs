@@ -84,6 +84,11 @@ pub struct Config {
     /// to a session (MS-SMB2 3.3.5.5; Samba 4.15+ and Windows have it on by default).
     #[serde(default = "default_true")]
     pub multichannel: bool,
+    /// The longest a durable open is kept after its client's connection drops, in seconds
+    /// (MS-SMB2 3.3.5.9.10: caps a DH2Q Timeout; durable v1 opens keep 60 s, or this if
+    /// lower). 0 keeps none: durable handles are then never granted.
+    #[serde(default = "default_durable_handle_timeout")]
+    pub durable_handle_timeout_secs: u64,
     /// Accept rc4-hmac (23) tickets even when `enctypes` does not list it (R5: off).
     #[serde(default)]
     pub allow_rc4: bool,
@@ -223,6 +228,9 @@ fn default_max_credits() -> u16 {
 fn default_oplock_break_timeout() -> u64 {
     35_000
 }
+fn default_durable_handle_timeout() -> u64 {
+    300
+}
 fn default_enctypes() -> Vec<String> {
     AcceptorConfig::DEFAULT_ENCTYPES
         .iter()
@@ -255,6 +263,7 @@ impl Default for Config {
             limits: Limits::default(),
             oplock_break_timeout_ms: default_oplock_break_timeout(),
             multichannel: true,
+            durable_handle_timeout_secs: default_durable_handle_timeout(),
             allow_rc4: false,
             enctypes: default_enctypes(),
             keytab_poll_secs: default_keytab_poll(),

@@ -92,7 +92,7 @@ pub async fn serve_until(
     let result = run(&mut conn, &mut rx, &out_tx, &mut state).await;
     reader.abort();
     // Closing the handles may block on the file system (delete-on-close).
-    crate::engine::dispatch::run_blocking(|| conn.close());
+    crate::engine::dispatch::run_blocking(|| conn.on_disconnect());
     // What was answered is still sent, for a bounded time (a peer that stopped reading must
     // not keep the task), then the socket is shut down.
     drop(out_tx);

@@ -71,6 +71,20 @@ pub async fn run(ctx: Arc<ServerContext>) -> anyhow::Result<()> {
         let c = ctx.clone();
         helpers.push(tokio::spawn(async move { c.status.write_loop(path).await }));
     }
+    // Durable opens whose client did not come back in time are closed (share::durable).
+    let c = ctx.clone();
+    helpers.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let registry = Arc::clone(&c.registry);
+            // Closing may unlink (delete-on-close): off the reactor.
+            let _ = tokio::task::spawn_blocking(move || {
+                registry.durables().expire(std::time::Instant::now())
+            })
+            .await;
+        }
+    }));
     let report = serve_listeners_until(ctx.clone(), with, stop).await;
     watcher.abort();
     for h in helpers {

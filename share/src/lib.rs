@@ -13,6 +13,7 @@
 
 pub mod crypto;
 pub mod disk;
+pub mod durable;
 pub mod handlers;
 pub mod ipc;
 pub mod open;

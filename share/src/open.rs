@@ -2,7 +2,7 @@
 //! addressed by its FileId until CLOSE, TREE_DISCONNECT, LOGOFF or connection loss.
 
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rsmbd_protocol::file_id::FileId;
@@ -208,12 +208,16 @@ pub enum OpenKind {
 /// One open.
 #[derive(Debug)]
 pub struct Open {
-    /// Open.FileId (persistent = volatile: no durable handles).
+    /// Open.FileId (persistent = volatile, unique server-wide, so a durable open keeps it
+    /// when it is reconnected on another session, [MS-SMB2 3.3.5.9.7]).
     pub file_id: FileId,
-    /// The tree connect it was opened on.
-    pub tree_id: u32,
-    /// The session that owns it.
-    pub session_id: u64,
+    /// The tree connect it is attached to (changes when a durable open is reconnected).
+    tree_id: AtomicU32,
+    /// The session that owns it (changes when a durable open is reconnected).
+    session_id: AtomicU64,
+    /// The owner of its byte-range locks and oplock: fixed at open, so both survive a
+    /// durable reconnect.
+    owner: LockOwner,
     /// Open.GrantedAccess.
     pub granted_access: u32,
     /// The share (for the lock table and the disk root).
@@ -235,8 +239,12 @@ impl Open {
     ) -> Self {
         Self {
             file_id,
-            tree_id,
-            session_id,
+            tree_id: AtomicU32::new(tree_id),
+            session_id: AtomicU64::new(session_id),
+            owner: LockOwner {
+                session_id,
+                volatile_id: file_id.volatile,
+            },
             granted_access,
             share,
             kind,
@@ -270,12 +278,26 @@ impl Open {
         self.granted_access & access != 0
     }
 
-    /// The owner of this open's byte-range locks.
+    /// The owner of this open's byte-range locks (and its key in the oplock table).
     pub fn lock_owner(&self) -> LockOwner {
-        LockOwner {
-            session_id: self.session_id,
-            volatile_id: self.file_id.volatile,
-        }
+        self.owner
+    }
+
+    /// The tree connect the open is attached to.
+    pub fn tree_id(&self) -> u32 {
+        self.tree_id.load(Ordering::Acquire)
+    }
+
+    /// The session that owns the open now.
+    pub fn session_id(&self) -> u64 {
+        self.session_id.load(Ordering::Acquire)
+    }
+
+    /// A durable reconnect ([MS-SMB2 3.3.5.9.7]): the open now belongs to `session_id` and
+    /// `tree_id`.
+    pub fn rebind(&self, session_id: u64, tree_id: u32) {
+        self.session_id.store(session_id, Ordering::Release);
+        self.tree_id.store(tree_id, Ordering::Release);
     }
 
     /// Closes the open (once; later calls do nothing): releases its byte-range locks and its
@@ -287,6 +309,8 @@ impl Open {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
+        // A durable open that closes is no longer reconnectable.
+        self.share.durables().forget(self.file_id.persistent);
         let Some(disk) = self.disk() else { return };
         if let Err(e) = disk.write_time().close(disk.file()) {
             tracing::debug!(error = %e, "write time update at close failed");

@@ -8,6 +8,7 @@ use crate::disk::DiskRoot;
 use crate::disk::locks::LockTable;
 use crate::disk::notify::Notifier;
 use crate::disk::share_modes::ShareModeTable;
+use crate::durable::DurableTable;
 use crate::ipc::{PipeServerInfo, PipeShareInfo};
 use crate::oplock::OplockTable;
 
@@ -63,6 +64,8 @@ pub struct Share {
     pipe_info: Option<Arc<PipeServerInfo>>,
     /// The server-wide oplock/lease table (the same one in every share).
     oplocks: Arc<OplockTable>,
+    /// The server-wide durable open table (the same one in every share).
+    durables: Arc<DurableTable>,
 }
 
 impl Share {
@@ -94,6 +97,11 @@ impl Share {
     /// The server-wide oplock and lease table.
     pub fn oplocks(&self) -> &OplockTable {
         &self.oplocks
+    }
+
+    /// The server-wide durable open table.
+    pub fn durables(&self) -> &DurableTable {
+        &self.durables
     }
 
     /// The change notification watches on this share's directories (CHANGE_NOTIFY).
@@ -160,6 +168,7 @@ pub struct ShareRegistry {
     server_name: String,
     shares: Vec<Arc<Share>>,
     oplocks: Arc<OplockTable>,
+    durables: Arc<DurableTable>,
 }
 
 fn valid_share_name(name: &str) -> bool {
@@ -222,6 +231,7 @@ impl ShareRegistry {
                 .collect(),
         });
         let oplocks = Arc::new(OplockTable::new());
+        let durables = Arc::new(DurableTable::new());
         for config in configs {
             let (disk, info) = match &config.kind {
                 ShareKind::Disk { path } => {
@@ -242,12 +252,14 @@ impl ShareRegistry {
                 notifier: Notifier::new(),
                 pipe_info: info,
                 oplocks: Arc::clone(&oplocks),
+                durables: Arc::clone(&durables),
             }));
         }
         Ok(Self {
             server_name,
             shares: out,
             oplocks,
+            durables,
         })
     }
 
@@ -268,6 +280,11 @@ impl ShareRegistry {
     /// The oplock and lease table every share uses.
     pub fn oplocks(&self) -> &OplockTable {
         &self.oplocks
+    }
+
+    /// The durable open table every share uses.
+    pub fn durables(&self) -> &DurableTable {
+        &self.durables
     }
 
     /// The server's NetBIOS/DNS name as configured.

@@ -6,6 +6,7 @@
 //! the server allocate without limit.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use rsmbd_protocol::NtStatus;
@@ -55,9 +56,12 @@ struct Trees {
 
 #[derive(Debug, Default)]
 struct Opens {
-    next_volatile: u64,
     map: HashMap<u64, Arc<Open>>,
 }
+
+/// FileIds are allocated server-wide, not per session: a durable open keeps its FileId when it
+/// is reconnected on another session ([MS-SMB2 3.3.5.9.7]), so no two opens may share one.
+static NEXT_FILE_ID: AtomicU64 = AtomicU64::new(0);
 
 /// One authenticated session.
 #[derive(Debug)]
@@ -149,7 +153,7 @@ impl Session {
             let ids: Vec<u64> = opens
                 .map
                 .iter()
-                .filter(|(_, o)| o.tree_id == tree_id)
+                .filter(|(_, o)| o.tree_id() == tree_id)
                 .map(|(k, _)| *k)
                 .collect();
             ids.iter().filter_map(|k| opens.map.remove(k)).collect()
@@ -176,8 +180,7 @@ impl Session {
             return Err(NtStatus::TOO_MANY_OPENED_FILES);
         }
         let volatile = loop {
-            opens.next_volatile = opens.next_volatile.wrapping_add(1);
-            let v = opens.next_volatile;
+            let v = NEXT_FILE_ID.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
             if v != 0 && v != u64::MAX && !opens.map.contains_key(&v) {
                 break v;
             }
@@ -185,6 +188,28 @@ impl Session {
         let open = Arc::new(make(FileId::new(volatile, volatile)));
         opens.map.insert(volatile, Arc::clone(&open));
         Ok(open)
+    }
+
+    /// Adds an existing open under its own FileId: a durable open reconnected on this session
+    /// ([MS-SMB2 3.3.5.9.7]). The caller has rebound it to this session and tree.
+    pub fn adopt_open(&self, open: Arc<Open>) -> Result<(), NtStatus> {
+        let mut opens = lock(&self.opens);
+        if opens.map.len() >= self.max_opens {
+            return Err(NtStatus::TOO_MANY_OPENED_FILES);
+        }
+        if opens.map.contains_key(&open.file_id.volatile) {
+            return Err(NtStatus::INTERNAL_ERROR);
+        }
+        opens.map.insert(open.file_id.volatile, open);
+        Ok(())
+    }
+
+    /// Connection loss ([MS-SMB2 3.3.7.1]): empties the session and hands its opens to the
+    /// caller, which preserves the durable ones and closes the rest.
+    pub fn take_all(&self) -> Vec<Arc<Open>> {
+        let opens: Vec<Arc<Open>> = lock(&self.opens).map.drain().map(|(_, o)| o).collect();
+        lock(&self.trees).map.clear();
+        opens
     }
 
     /// Removes an open from the table (the caller then runs [`Open::close`]).
@@ -206,7 +231,7 @@ impl Session {
     pub fn has_open_within(&self, tree_id: u32, dir: &RelPath, except: FileId) -> bool {
         let opens: Vec<Arc<Open>> = lock(&self.opens).map.values().cloned().collect();
         opens.iter().any(|o| {
-            o.tree_id == tree_id
+            o.tree_id() == tree_id
                 && o.file_id != except
                 && o.disk().is_some_and(|d| d.path().is_within(dir))
         })

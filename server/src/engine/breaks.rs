@@ -30,6 +30,7 @@ impl Connection {
             breaks: Arc::clone(&self.breaks),
             leasing: dialect.is_some_and(|d| d >= Dialect::SMB2_1 && d != Dialect::SMB2_WILDCARD),
             lease_v2: dialect.is_some_and(|d| d >= Dialect::SMB3_0 && d != Dialect::SMB2_WILDCARD),
+            replay: false,
         }
     }
 

@@ -77,6 +77,11 @@ impl ServerContext {
             .set_break_timeout(std::time::Duration::from_millis(
                 config.oplock_break_timeout_ms,
             ));
+        registry
+            .durables()
+            .set_max_timeout(std::time::Duration::from_secs(
+                config.durable_handle_timeout_secs,
+            ));
         let mut seed = [0u8; 4];
         let _ = getrandom::fill(&mut seed);
         let first = (u64::from(u32::from_le_bytes(seed) | 1) << 32) | 1;

@@ -16,6 +16,7 @@ use rsmbd_protocol::{Command, Header, HeaderFlags, Message, NtStatus};
 use rsmbd_share::crypto::SigningAlgorithm;
 use rsmbd_share::handlers::read::{ReadOutput, ReadPayload};
 use rsmbd_share::handlers::{self, HandlerResult, Reply, TreeCx};
+use rsmbd_share::oplock::ClientLink;
 use zeroize::Zeroizing;
 
 use super::compound::READ_HEADERS;
@@ -192,9 +193,13 @@ pub fn dispatch(
     // Connection-scoped commands.
     match &request {
         Request::Logoff(_) => {
-            // 3.3.5.6: close everything, then answer (signed with the key still in hand).
-            // On any channel it ends the session everywhere (the others prune it).
-            session.close_all();
+            // 3.3.5.6: durable opens are kept for a reconnect (share::durable), everything
+            // else is closed; then answer (signed with the key still in hand). On any channel
+            // it ends the session everywhere (the others prune it).
+            conn.ctx
+                .registry
+                .durables()
+                .disconnect(session.take_all(), std::time::Instant::now());
             conn.end_session_waits(session_id);
             conn.ctx.session_table.remove(session_id);
             if let Some(SessionState::Valid(v)) = conn.sessions.remove(&session_id) {
@@ -285,7 +290,10 @@ pub fn dispatch(
     let cx = TreeCx {
         session,
         tree,
-        client: conn.client_link(),
+        client: ClientLink {
+            replay: header.flags.has(HeaderFlags::REPLAY_OPERATION),
+            ..conn.client_link()
+        },
         retry: false,
     };
     if let Request::Read(r) = &request {
@@ -342,7 +350,10 @@ pub(super) fn rerun(
     let cx = TreeCx {
         session: valid.share.clone(),
         tree,
-        client: conn.client_link(),
+        client: ClientLink {
+            replay: op.header.flags.has(HeaderFlags::REPLAY_OPERATION),
+            ..conn.client_link()
+        },
         retry: true,
     };
     run_blocking(|| tree_command(&cx, &request))

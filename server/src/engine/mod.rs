@@ -439,22 +439,34 @@ impl Connection {
         Ok(Some(OutFrame::seal(out)))
     }
 
-    /// Connection lost: a session whose last channel this was ends (its opens are closed,
-    /// delete-on-close runs); one still bound to another connection lives on there
-    /// ([MS-SMB2 3.3.7.1]).
-    pub fn close(&mut self) {
+    /// Connection lost ([MS-SMB2 3.3.7.1]): a session whose last channel this was ends; its
+    /// durable opens are preserved for a reconnect (`share::durable`, until their timeout),
+    /// every other open is closed (delete-on-close runs). One still bound to another
+    /// connection lives on there. LOGOFF keeps durable opens too (3.3.5.6); TREE_DISCONNECT and
+    /// CLOSE close them.
+    pub fn on_disconnect(&mut self) {
         drop(self.pending.take_all());
+        let now = std::time::Instant::now();
+        let durables = self.ctx.registry.durables();
         for (id, state) in self.sessions.drain() {
             if let SessionState::Valid(v) = state
                 && v.global.drop_channel()
             {
                 self.ctx.session_table.remove(id);
                 if v.global.end() {
-                    v.share.close_all();
+                    let kept = durables.disconnect(v.share.take_all(), now);
+                    if kept > 0 {
+                        tracing::debug!(target: "rsmbd::session", "client={} session_id={id:#x}: {kept} durable open(s) kept for reconnect", self.peer);
+                    }
                     self.ctx.status.ended(id);
                 }
             }
         }
+    }
+
+    /// Connection lost: see [`Self::on_disconnect`].
+    pub fn close(&mut self) {
+        self.on_disconnect();
     }
 
     /// Drops this connection's view of sessions that LOGOFF (or a failed re-authentication)

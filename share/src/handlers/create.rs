@@ -18,6 +18,7 @@ use crate::disk::create::{CreateSpec, Disposition, OpenGate, Want, create};
 use crate::disk::meta::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
 use crate::disk::path::RelPath;
 use crate::disk::streams::{self, StreamName};
+use crate::durable::{self, create::DurableRequest};
 use crate::open::{DiskOpen, Open, OpenKind, PipeOpen};
 use crate::oplock::create::OplockRequest;
 
@@ -31,17 +32,30 @@ const STATUS_BAD_IMPERSONATION_LEVEL: NtStatus = NtStatus(0xC000_00A5);
 /// FILE_DELETE_ON_CLOSE (which needs DELETE access) are honoured per 3.3.5.9 and MS-FSA
 /// 2.1.5.1. Oplocks and leases (RqLs) are granted and broken by `oplock::create`: a CREATE
 /// that breaks another open's oplock answers STATUS_PENDING until the break is acknowledged
-/// (the engine retries it). The MxAc and QFid create contexts are answered; every other
+/// (the engine retries it). Durable handles (DHnQ/DH2Q, reconnects with DHnC/DH2C) are
+/// `durable::create`'s. The MxAc and QFid create contexts are answered; every other
 /// context is ignored (3.3.5.9: "the server MUST ignore" unknown ones).
 ///
 /// IPC$: the name selects a pipe (`srvsvc`, `wkssvc`); others are `OBJECT_NAME_NOT_FOUND`.
 pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateResponse> {
+    if !cx.tree.share.is_ipc() {
+        // Durable opens past their timeout are closed before anything looks at the file.
+        cx.tree.share.durables().expire(std::time::Instant::now());
+        // A durable reconnect ignores every other field of the request (3.3.5.9.7).
+        if let Some(reply) = durable::create::reconnect(cx, req) {
+            return reply;
+        }
+    }
     if req.impersonation_level > ImpersonationLevel::DELEGATE {
         return Err(STATUS_BAD_IMPERSONATION_LEVEL);
     }
     let name = utf16le_to_string(&req.name).ok_or(NtStatus::OBJECT_NAME_INVALID)?;
     if cx.tree.share.is_ipc() {
         return create_pipe(cx, req, &name);
+    }
+    let durable_request = DurableRequest::from_request(cx, req)?;
+    if let Some(reply) = durable_request.replay(cx, req) {
+        return reply;
     }
     let opts = req.create_options;
     if opts & CreateOptions::DIRECTORY_FILE != 0 && opts & CreateOptions::NON_DIRECTORY_FILE != 0 {
@@ -169,6 +183,7 @@ pub fn handle(cx: &TreeCx, req: &CreateRequest<'_>) -> HandlerResult<CreateRespo
         );
     }
     contexts.extend(lease_context);
+    contexts.extend(durable_request.grant(cx, &open));
     tracing::trace!(path = %opened.path.to_smb(), action = ?opened.action, file_id = ?open.file_id, oplock_level, "create");
     Ok(Reply::ok(CreateResponse {
         oplock_level,

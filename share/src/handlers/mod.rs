@@ -82,7 +82,7 @@ impl TreeCx {
     pub fn open(&self, file_id: FileId) -> Result<Arc<Open>, NtStatus> {
         self.session
             .open(file_id)
-            .filter(|o| o.tree_id == self.tree.id && !o.is_closed())
+            .filter(|o| o.tree_id() == self.tree.id && !o.is_closed())
             .ok_or(NtStatus::FILE_CLOSED)
     }
 

@@ -7,6 +7,7 @@
 //! push or drain; no I/O happens under it.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rsmbd_protocol::file_id::FileId;
@@ -53,6 +54,9 @@ type Waker = Arc<dyn Fn() + Send + Sync>;
 pub struct BreakChannel {
     queue: Mutex<VecDeque<BreakNotice>>,
     waker: Mutex<Option<Waker>>,
+    /// The connection is gone ([MS-SMB2 3.3.7.1]): its opens that are still registered are
+    /// preserved durable opens (Open.Connection is NULL).
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for BreakChannel {
@@ -74,8 +78,24 @@ impl BreakChannel {
         *lock(&self.waker) = Some(Arc::new(waker));
     }
 
-    /// Queues a notice and wakes the connection.
+    /// The connection went away: nothing is queued any more, and the oplock table treats the
+    /// opens still routed here as disconnected durable opens.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        lock(&self.queue).clear();
+        *lock(&self.waker) = None;
+    }
+
+    /// True once [`Self::close`] ran.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Queues a notice and wakes the connection (nothing, once the connection is gone).
     pub fn send(&self, notice: BreakNotice) {
+        if self.is_closed() {
+            return;
+        }
         {
             let mut q = lock(&self.queue);
             if q.len() >= MAX_QUEUED_BREAKS {
@@ -109,6 +129,9 @@ pub struct ClientLink {
     pub leasing: bool,
     /// Lease v2 contexts are honoured: dialect 3.x.
     pub lease_v2: bool,
+    /// The request carries SMB2_FLAGS_REPLAY_OPERATION ([MS-SMB2 2.2.1.2]): a CREATE with a
+    /// DH2Q context may be a replay of one already answered (3.3.5.9.10).
+    pub replay: bool,
 }
 
 impl ClientLink {
@@ -119,6 +142,7 @@ impl ClientLink {
             breaks: Arc::new(BreakChannel::new()),
             leasing: false,
             lease_v2: false,
+            replay: false,
         }
     }
 }

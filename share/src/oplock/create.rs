@@ -121,10 +121,21 @@ impl OplockRequest {
             ),
             truncates: self.truncates,
         };
-        cx.tree
-            .share
-            .oplocks()
-            .before_open(key, &intent, self.lease_id(), Instant::now(), cx.retry)
+        let stale = cx.tree.share.oplocks().before_open(
+            key,
+            &intent,
+            self.lease_id(),
+            Instant::now(),
+            cx.retry,
+        )?;
+        if stale.is_empty() {
+            return Ok(());
+        }
+        // Disconnected durable opens in the way are closed (a delete-on-close one deletes the
+        // file); the CREATE then starts over from the name, as the engine retries a PENDING
+        // one, so it sees the file as those closes left it.
+        cx.tree.share.durables().purge(&stale);
+        Err(NtStatus::PENDING)
     }
 
     /// Registers the new open and returns the response's OplockLevel and lease context.
@@ -140,6 +151,7 @@ impl OplockRequest {
             owner: open.lock_owner(),
             file_id: open.file_id,
             channel: std::sync::Arc::clone(&cx.client.breaks),
+            session_id: cx.session.id(),
             stat_open: super::rules::is_stat_access(open.granted_access),
         };
         let Granted {

@@ -73,6 +73,8 @@ pub struct Registration {
     pub file_id: FileId,
     /// Where its breaks go.
     pub channel: Arc<BreakChannel>,
+    /// The session its break notifications name.
+    pub session_id: u64,
     /// An attribute-only open ([`rules::is_stat_access`]): it does not count as another open
     /// when caching is granted.
     pub stat_open: bool,
@@ -103,6 +105,8 @@ pub struct LeaseGrant {
 #[derive(Debug)]
 struct Holder {
     owner: LockOwner,
+    /// The session its break notifications name (changes on a durable reconnect).
+    session_id: u64,
     file_id: FileId,
     /// Open.OplockLevel; LEASE for an open under a lease.
     oplock: u8,
@@ -163,6 +167,30 @@ impl FileState {
                 l.state = 0;
             }
         }
+    }
+
+    /// The disconnected durable opens (their connection's channel is closed) that a break for
+    /// `intent` would reach, or whose break is still waiting.
+    fn disconnected_in_the_way(&self, intent: &OpenIntent, own: Option<LeaseId>) -> Vec<LockOwner> {
+        self.holders
+            .iter()
+            .filter(|h| h.channel.is_closed())
+            .filter(|h| {
+                if h.breaking.is_some() {
+                    return true;
+                }
+                match h.lease {
+                    None => rules::oplock_break_to(h.oplock, intent).is_some(),
+                    Some(id) if Some(id) == own => false,
+                    Some(id) => self.leases.iter().any(|l| {
+                        l.id == id
+                            && (l.breaking.is_some()
+                                || rules::lease_break_to(l.state, intent) != l.state)
+                    }),
+                }
+            })
+            .map(|h| h.owner)
+            .collect()
     }
 
     /// What the opens not under `except` hold.
@@ -238,6 +266,11 @@ impl OplockTable {
     /// breaks `intent` causes (except on the lease `lease`, which the open will share) and
     /// answers `PENDING` while the open must wait for an acknowledgment. `retry` says the
     /// CREATE already waited once: it then waits until every lease it met finished breaking.
+    ///
+    /// A break that would go to a disconnected durable open ([MS-SMB2 3.3.4.6]: Open.Connection
+    /// is NULL, nobody can acknowledge it) is not sent: `Ok` lists those opens instead, and the
+    /// caller closes them and starts the CREATE over (as Windows and Samba give the file to the
+    /// new open).
     pub fn before_open(
         &self,
         key: FileKey,
@@ -245,16 +278,22 @@ impl OplockTable {
         lease: Option<LeaseId>,
         now: Instant,
         retry: bool,
-    ) -> Result<(), NtStatus> {
+    ) -> Result<Vec<LockOwner>, NtStatus> {
         let deadline = self.deadline(now);
         let mut out = Outgoing::new();
         let result = {
             let mut inner = lock(&self.inner);
             match inner.files.get_mut(&key) {
-                None => Ok(()),
+                None => Ok(Vec::new()),
                 Some(f) => {
                     f.expire(now);
-                    start_breaks(f, intent, lease, deadline, retry, &mut out)
+                    let stale = f.disconnected_in_the_way(intent, lease);
+                    if stale.is_empty() {
+                        start_breaks(f, intent, lease, deadline, retry, &mut out)
+                            .map(|()| Vec::new())
+                    } else {
+                        Ok(stale)
+                    }
                 }
             }
         };
@@ -319,9 +358,10 @@ impl OplockTable {
             return Err(NtStatus::INVALID_PARAMETER);
         }
         let f = inner.files.entry(key).or_default();
-        let session_id = open.owner.session_id;
+        let session_id = open.session_id;
         let mut holder = Holder {
             owner: open.owner,
+            session_id: open.session_id,
             file_id: open.file_id,
             oplock: OplockLevel::NONE,
             lease: None,
@@ -547,6 +587,82 @@ impl OplockTable {
         deliver(out);
     }
 
+    /// A durable open reconnected ([MS-SMB2 3.3.5.9.7]): its breaks (and its lease's) now go to
+    /// `channel`, naming `session_id`. Returns the oplock level and lease state it holds.
+    pub fn reattach(
+        &self,
+        key: FileKey,
+        owner: LockOwner,
+        channel: &Arc<BreakChannel>,
+        session_id: u64,
+    ) -> Option<(u8, Option<LeaseGrant>)> {
+        let mut inner = lock(&self.inner);
+        let f = inner.files.get_mut(&key)?;
+        let h = f.holders.iter_mut().find(|h| h.owner == owner)?;
+        h.channel = Arc::clone(channel);
+        h.session_id = session_id;
+        let (level, lease) = (h.oplock, h.lease);
+        let grant = match lease {
+            Some(id) => {
+                let l = f.leases.iter_mut().find(|l| l.id == id)?;
+                l.channel = Arc::clone(channel);
+                l.session_id = session_id;
+                Some(LeaseGrant {
+                    state: l.state,
+                    breaking: l.breaking.is_some(),
+                    epoch: l.epoch,
+                    v2: l.v2,
+                })
+            }
+            None => None,
+        };
+        Some((level, grant))
+    }
+
+    /// A durable open lost its connection or session ([MS-SMB2 3.3.7.1], 3.3.5.6): its breaks
+    /// can no longer be delivered. It is routed to a closed channel, which
+    /// [`Self::before_open`] reports as disconnected; its lease's breaks go to another open
+    /// of the lease that is still connected, if any.
+    pub fn detach(&self, key: FileKey, owner: LockOwner) {
+        let dead = Arc::new(BreakChannel::new());
+        dead.close();
+        let mut inner = lock(&self.inner);
+        let Some(f) = inner.files.get_mut(&key) else {
+            return;
+        };
+        let Some(h) = f.holders.iter_mut().find(|h| h.owner == owner) else {
+            return;
+        };
+        h.channel = Arc::clone(&dead);
+        let Some(id) = h.lease else { return };
+        let live = f
+            .holders
+            .iter()
+            .find(|o| o.lease == Some(id) && !o.channel.is_closed())
+            .map(|o| (Arc::clone(&o.channel), o.session_id));
+        if let Some(l) = f.leases.iter_mut().find(|l| l.id == id) {
+            match live {
+                Some((channel, session_id)) => {
+                    l.channel = channel;
+                    l.session_id = session_id;
+                }
+                None => l.channel = dead,
+            }
+        }
+    }
+
+    /// The lease an open holds, if any (the durable reconnect checks its key).
+    pub fn lease_of(&self, key: FileKey, owner: LockOwner) -> Option<LeaseId> {
+        let inner = lock(&self.inner);
+        inner
+            .files
+            .get(&key)?
+            .holders
+            .iter()
+            .find(|h| h.owner == owner)?
+            .lease
+    }
+
     /// The oplock level and lease state held now by `owner` (tests and diagnostics).
     pub fn held(&self, key: FileKey, owner: LockOwner) -> Option<(u8, Option<u32>)> {
         let inner = lock(&self.inner);
@@ -561,7 +677,7 @@ impl OplockTable {
 
 fn oplock_notice(h: &Holder, level: u8) -> BreakNotice {
     BreakNotice::Oplock {
-        session_id: h.owner.session_id,
+        session_id: h.session_id,
         file_id: h.file_id,
         level,
     }

@@ -15,6 +15,7 @@ fn reg(volatile: u64, ch: &Arc<BreakChannel>) -> Registration {
         },
         file_id: FileId::new(volatile, volatile),
         channel: Arc::clone(ch),
+        session_id: 1,
         stat_open: false,
     }
 }
@@ -64,7 +65,7 @@ fn batch_breaks_to_level_ii_and_waits_for_the_ack() {
         Err(NtStatus::INVALID_OPLOCK_PROTOCOL),
         "no break in progress any more"
     );
-    assert_eq!(t.before_open(F, &read(), None, now, false), Ok(()));
+    assert_eq!(t.before_open(F, &read(), None, now, false), Ok(vec![]));
     let g = t
         .register(F, reg(2, &a), Requested::Oplock(OplockLevel::BATCH))
         .unwrap();
@@ -88,7 +89,7 @@ fn ack_to_level_ii_then_a_write_breaks_it_without_ack() {
     );
     assert_eq!(
         t.before_open(F, &read(), None, Instant::now(), false),
-        Ok(())
+        Ok(vec![])
     );
     t.register(F, reg(2, &a), Requested::Oplock(OplockLevel::II))
         .unwrap();
@@ -118,7 +119,7 @@ fn unacknowledged_break_times_out() {
     );
     assert_eq!(
         t.before_open(F, &read(), None, now + Duration::from_millis(150), false),
-        Ok(())
+        Ok(vec![])
     );
     assert_eq!(t.held(F, reg(1, &a).owner), Some((OplockLevel::NONE, None)));
 }
@@ -136,7 +137,7 @@ fn close_ends_the_wait() {
     t.release(F, reg(1, &a).owner);
     assert_eq!(
         t.before_open(F, &read(), None, Instant::now(), false),
-        Ok(())
+        Ok(vec![])
     );
 }
 
@@ -165,7 +166,7 @@ fn leases_share_a_key_break_other_keys_and_ack() {
     // Same key: no break, the open shares the lease.
     assert_eq!(
         t.before_open(F, &read(), Some(k1), Instant::now(), false),
-        Ok(())
+        Ok(vec![])
     );
     let g = t.register(F, reg(2, &a), lease(k1, Some(4))).unwrap();
     assert_eq!(g.lease.unwrap().state, RWH);
@@ -196,7 +197,7 @@ fn leases_share_a_key_break_other_keys_and_ack() {
     assert_eq!(t.ack_lease(k1, RH), Err(NtStatus::UNSUCCESSFUL));
     assert_eq!(
         t.before_open(F, &read(), Some(k2), Instant::now(), false),
-        Ok(())
+        Ok(vec![])
     );
     let g = t.register(F, reg(4, &a), lease(k2, None)).unwrap();
     assert_eq!(g.lease.unwrap().state, RH, "W only without other opens");
@@ -227,7 +228,7 @@ fn overwrite_breaks_level_ii_without_waiting() {
     };
     assert_eq!(
         t.before_open(F, &overwrite, None, Instant::now(), false),
-        Ok(())
+        Ok(vec![])
     );
     assert_eq!(a.drain().len(), 1);
     assert_eq!(t.held(F, reg(1, &a).owner), Some((OplockLevel::NONE, None)));
@@ -248,7 +249,7 @@ fn an_open_under_a_breaking_lease_proceeds_and_is_told() {
     let now = Instant::now();
     assert!(t.before_open(F, &read(), Some(k2), now, false).is_err());
     // The lease's own client opens again while its break is in progress.
-    assert_eq!(t.before_open(F, &read(), Some(k1), now, false), Ok(()));
+    assert_eq!(t.before_open(F, &read(), Some(k1), now, false), Ok(vec![]));
     let g = t.register(F, reg(2, &a), lease(k1)).unwrap();
     assert_eq!(
         g.lease,
@@ -355,8 +356,8 @@ fn a_break_continues_after_the_ack_for_an_open_that_needs_more() {
         vec![(0x12, false, LeaseState::READ_CACHING, 0)],
         "R to NONE needs no acknowledgment"
     );
-    assert_eq!(t.before_open(F, &read(), None, now, true), Ok(()));
-    assert_eq!(t.before_open(F, &overwrite(), None, now, true), Ok(()));
+    assert_eq!(t.before_open(F, &read(), None, now, true), Ok(vec![]));
+    assert_eq!(t.before_open(F, &overwrite(), None, now, true), Ok(vec![]));
     assert_eq!(
         t.held(F, reg(1, &a).owner),
         Some((OplockLevel::LEASE, Some(0)))
@@ -372,9 +373,9 @@ fn overwrite_of_a_handle_lease_does_not_wait() {
     let k1: LeaseId = ([1; 16], [0xAA; 16]);
     t.register(F, reg(1, &a), lease_of(k1, RH, None)).unwrap();
     let now = Instant::now();
-    assert_eq!(t.before_open(F, &overwrite(), None, now, false), Ok(()));
+    assert_eq!(t.before_open(F, &overwrite(), None, now, false), Ok(vec![]));
     assert_eq!(lease_notices(&a), vec![(0, true, RH, 0)]);
-    assert_eq!(t.before_open(F, &overwrite(), None, now, false), Ok(()));
+    assert_eq!(t.before_open(F, &overwrite(), None, now, false), Ok(vec![]));
     assert!(a.drain().is_empty());
     assert_eq!(t.ack_lease(k1, RH), Err(NtStatus::REQUEST_NOT_ACCEPTED));
     assert_eq!(t.ack_lease(k1, 0), Ok(0));
@@ -392,7 +393,7 @@ fn an_unanswered_lease_break_times_out_to_none() {
     let now = Instant::now();
     assert!(t.before_open(F, &read(), None, now, false).is_err());
     let later = now + Duration::from_millis(150);
-    assert_eq!(t.before_open(F, &read(), None, later, true), Ok(()));
+    assert_eq!(t.before_open(F, &read(), None, later, true), Ok(vec![]));
     assert_eq!(
         t.held(F, reg(1, &a).owner),
         Some((OplockLevel::LEASE, Some(0)))
