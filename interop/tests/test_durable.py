@@ -2,7 +2,7 @@
 3.3.5.9.7, 3.3.5.9.10, 3.3.5.9.12, 3.3.7.1), with smbprotocol over Kerberos.
 
 Connection A opens a file durably (DH2Q with an RWH v2 lease, or DHnQ with a batch oplock) and
-writes to it; then its socket is reset (SO_LINGER 0: an RST, no LOGOFF, no CLOSE). A new
+writes to it; then its socket is shut down and reset (SO_LINGER 0; no LOGOFF, no CLOSE). A new
 connection and session (connection B) presents DH2C/DHnC and gets the same FileId back, with its
 lease or oplock, and reads what A wrote through it. Another user presenting the handle is
 refused with STATUS_ACCESS_DENIED.
@@ -56,9 +56,11 @@ def _kill(conn) -> None:
     """Resets A's socket (RST): the server sees a lost connection, not a LOGOFF."""
     sock = conn.transport._sock
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    # SHUT_RD wakes smbprotocol's receive thread (blocked in recv, it holds the socket open);
-    # the close then drops the last reference and, with linger 0, sends the RST.
-    sock.shutdown(socket.SHUT_RD)
+    # shutdown acts on the socket itself, not on this file descriptor: smbprotocol's receive
+    # thread, blocked in recv, holds another reference, so a bare close() may send nothing
+    # (observed: once in seven runs the server never saw the connection end). SHUT_RDWR ends
+    # the stream at once and wakes that thread; the close with linger 0 then resets it.
+    sock.shutdown(socket.SHUT_RDWR)
     sock.close()
 
 
