@@ -420,3 +420,55 @@ impl NetworkResiliencyRequest {
         w.into_inner().to_vec()
     }
 }
+
+/// [MS-FSCC 2.3.64] FILE_SET_SPARSE_BUFFER: the optional FSCTL_SET_SPARSE input. No input
+/// at all means "set" (MS-FSA 2.1.5.10.28); bytes after the first are ignored, as Windows does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileSetSparseBuffer {
+    /// SetSparse: nonzero sets the flag, zero clears it.
+    pub set_sparse: bool,
+}
+
+impl FileSetSparseBuffer {
+    /// Decodes the input (empty = set).
+    pub fn decode(input: &[u8]) -> Self {
+        Self {
+            set_sparse: input.first().is_none_or(|b| *b != 0),
+        }
+    }
+
+    /// Encodes the input (one byte, 0xFF or 0 as Windows clients send).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        vec![if self.set_sparse { 0xFF } else { 0 }]
+    }
+}
+
+/// [MS-FSCC 2.3.8 / 2.3.68] COMPRESSION_STATE: FSCTL_GET_COMPRESSION output and
+/// FSCTL_SET_COMPRESSION input (2 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompressionState {
+    /// CompressionState: COMPRESSION_FORMAT_NONE (0), _DEFAULT (1), _LZNT1 (2).
+    pub format: u16,
+}
+
+impl CompressionState {
+    /// COMPRESSION_FORMAT_NONE.
+    pub const NONE: u16 = 0;
+    /// COMPRESSION_FORMAT_DEFAULT.
+    pub const DEFAULT: u16 = 1;
+    /// COMPRESSION_FORMAT_LZNT1.
+    pub const LZNT1: u16 = 2;
+    /// Size on the wire.
+    pub const SIZE: usize = 2;
+
+    /// Decodes the input.
+    pub fn decode(bytes: &[u8]) -> DecodeResult<Self> {
+        let mut r = Reader::new(bytes, "COMPRESSION_STATE");
+        Ok(Self { format: r.u16()? })
+    }
+
+    /// Encodes the output.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.format.to_le_bytes().to_vec()
+    }
+}

@@ -137,3 +137,22 @@ fn ranges_zero_data_pipe_wait_resiliency() {
     let n = NetworkResiliencyRequest { timeout: 120_000 };
     assert_eq!(NetworkResiliencyRequest::decode(&n.to_bytes()).unwrap(), n);
 }
+
+#[test]
+fn set_sparse_and_compression_state() {
+    // No buffer means "set"; only the first byte counts (MS-FSA 2.1.5.10.28).
+    assert!(FileSetSparseBuffer::decode(&[]).set_sparse);
+    assert!(FileSetSparseBuffer::decode(&[0xFF, 0, 0]).set_sparse);
+    assert!(!FileSetSparseBuffer::decode(&[0, 0xFF]).set_sparse);
+    for on in [true, false] {
+        let b = FileSetSparseBuffer { set_sparse: on };
+        assert_eq!(b.to_bytes().len(), 1);
+        assert_eq!(FileSetSparseBuffer::decode(&b.to_bytes()), b);
+    }
+    let c = CompressionState {
+        format: CompressionState::LZNT1,
+    };
+    assert_eq!(c.to_bytes(), vec![2, 0]);
+    assert_eq!(CompressionState::decode(&c.to_bytes()).unwrap(), c);
+    assert!(CompressionState::decode(&[1]).is_err());
+}

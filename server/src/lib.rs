@@ -10,6 +10,7 @@ pub mod config;
 pub mod connection;
 pub mod engine;
 pub mod identity;
+pub mod interfaces;
 pub mod keytab_check;
 pub mod keytab_reload;
 pub mod limits;

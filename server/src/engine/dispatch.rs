@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use rsmbd_protocol::file_id::FileId;
 use rsmbd_protocol::messages::error::ErrorResponse;
+use rsmbd_protocol::messages::ioctl::{FsctlCode, IoctlFlags};
 use rsmbd_protocol::messages::negotiate::Dialect;
 use rsmbd_protocol::messages::oplock_break::{OplockBreakRequest, OplockBreakResponse};
 use rsmbd_protocol::messages::read::ReadResponse;
@@ -296,6 +297,23 @@ pub fn dispatch(
         },
         retry: false,
     };
+    if let Request::Ioctl(r) = &request
+        && r.ctl_code == FsctlCode::QUERY_NETWORK_INTERFACE_INFO.0
+        && r.flags & IoctlFlags::IS_FSCTL != 0
+    {
+        // 3.3.5.15.11: the listener addresses; only this crate knows them (and procfs).
+        let addrs: Vec<_> = conn
+            .ctx
+            .config
+            .listeners()
+            .iter()
+            .map(|l| l.address)
+            .collect();
+        let list = run_blocking(|| crate::interfaces::for_listeners(&addrs));
+        let result = handlers::ioctl::network_interface_info::handle(r, &list)
+            .map(|body| (NtStatus::SUCCESS, Response::Ioctl(body)));
+        return Ok(finish(result, None, None));
+    }
     if let Request::Read(r) = &request {
         // The data is read into the buffer it is sent from, behind room for every header
         // (3.3.5.12); only a pipe's (small) data travels in the body.

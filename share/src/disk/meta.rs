@@ -107,6 +107,11 @@ impl FileMeta {
         if let Some(t) = stored.creation_time {
             self.creation_time = t;
         }
+        // FSCTL_SET_SPARSE's flag (`disk::sparse`): the one stored attribute bit applied.
+        let sparse = super::sparse::FILE_ATTRIBUTE_SPARSE_FILE;
+        if self.is_file && stored.attributes.is_some_and(|a| a & sparse != 0) {
+            self.attributes |= sparse;
+        }
         match stored.change_time {
             Some((t, with_write)) if with_write == self.last_write_time => self.change_time = t,
             _ => {}

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod case;
+pub mod copy;
 pub mod create;
 pub mod dos_attrs;
 pub mod enumerate;
@@ -17,6 +18,7 @@ pub mod path;
 pub mod pattern;
 pub mod share_modes;
 pub mod short_name;
+pub mod sparse;
 pub mod streams;
 pub mod write_time;
 

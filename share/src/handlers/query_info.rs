@@ -34,6 +34,8 @@ pub const MAX_OUTPUT: u32 = 16 * 1024 * 1024;
 const FILE_CASE_PRESERVED_NAMES: u32 = 0x0000_0002;
 /// FILE_UNICODE_ON_DISK.
 const FILE_UNICODE_ON_DISK: u32 = 0x0000_0004;
+/// [MS-FSCC 2.5.1] FILE_SUPPORTS_SPARSE_FILES (FSCTL_SET_SPARSE and friends, `disk::sparse`).
+const FILE_SUPPORTS_SPARSE_FILES: u32 = 0x0000_0040;
 /// [MS-FSCC 2.5.10] FILE_DEVICE_DISK.
 const FILE_DEVICE_DISK: u32 = 0x0000_0007;
 /// [MS-FSCC 2.5.10] FILE_DEVICE_IS_MOUNTED.
@@ -424,7 +426,9 @@ fn fs_info(
             // "NTFS" is what Samba reports; clients key features off the name. No persistent
             // ACLs, streams, sparse files or object ids are claimed.
             let v = FileFsAttributeInformation {
-                file_system_attributes: FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK,
+                file_system_attributes: FILE_CASE_PRESERVED_NAMES
+                    | FILE_UNICODE_ON_DISK
+                    | FILE_SUPPORTS_SPARSE_FILES,
                 maximum_component_name_length: 255,
                 file_system_name: "NTFS".to_owned(),
             };
