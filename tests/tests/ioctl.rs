@@ -4,12 +4,8 @@
 //! Windows does, reparse points and unknown FSCTLs, and QUERY_NETWORK_INTERFACE_INFO.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "support/client.rs"]
-mod client;
-
 use std::sync::Arc;
 
-use client::{CREATE, Client, DIRECTORY};
 use rsmbd::engine::context::ServerContext;
 use rsmbd_protocol::fscc::{FileBasicInformation, FileInformationClass, FsccStruct};
 use rsmbd_protocol::fsctl::*;
@@ -19,6 +15,7 @@ use rsmbd_protocol::messages::query_info::{InfoType, QueryInfoRequest};
 use rsmbd_protocol::messages::read::ReadRequest;
 use rsmbd_protocol::messages::write::WriteRequest;
 use rsmbd_protocol::{Command, FileId, NtStatus, Response};
+use rsmbd_tests::client::{self, CREATE, Client, DIRECTORY};
 use rsmbd_tests::context;
 use rsmbd_tests::kdc::TestKdc;
 
