@@ -23,7 +23,7 @@ pub fn key_of(open: &Open) -> [u8; 24] {
     let parts = [
         open.file_id.persistent.to_le_bytes(),
         open.file_id.volatile.to_le_bytes(),
-        open.session_id.to_le_bytes(),
+        open.session_id().to_le_bytes(),
     ];
     for (dst, src) in key.chunks_exact_mut(8).zip(parts) {
         dst.copy_from_slice(&src);
@@ -49,7 +49,7 @@ pub fn lookup(cx: &TreeCx, key: &[u8; 24]) -> Result<Arc<Open>, NtStatus> {
     }
     cx.session
         .open(file_id)
-        .filter(|o| !o.is_closed() && o.session_id == cx.session.id())
+        .filter(|o| !o.is_closed() && o.session_id() == cx.session.id())
         .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)
 }
 
