@@ -83,11 +83,11 @@ impl RelPath {
     /// - a leading `\` is `STATUS_INVALID_PARAMETER` (3.3.5.9: "the first character is a path
     ///   separator"), which also covers `\\server\share` and `\\?\` forms;
     /// - one trailing `\` is tolerated (`dir\`), as Windows does;
-    /// - empty, `.` or `..` components, NUL and control characters, wildcards, `:` (drive letters
+    /// - empty or `.` components, NUL and control characters, wildcards, `:` (drive letters
     ///   and stream names), `/`, and components over 255 bytes are `STATUS_OBJECT_NAME_INVALID`;
-    /// - except that `..` components climbing above the share root (`..\\x`, `a\\..\\..`) are
+    /// - `..` removes the component before it, lexically (`dir\\sub\\..` is `dir`, as Samba
+    ///   resolves it); one that would climb above the share root (`..\\x`, `a\\..\\..`) is
     ///   `STATUS_OBJECT_PATH_SYNTAX_BAD`, as Samba answers and smbtorture's smb2.mkdir expects.
-    ///   `..` is never resolved: inside the share it is still an invalid name.
     pub fn parse(name: &str) -> Result<Self, NtStatus> {
         if name.is_empty() {
             return Ok(Self::root());
@@ -102,8 +102,14 @@ impl RelPath {
         if climbs_above_root(trimmed) {
             return Err(NtStatus::OBJECT_PATH_SYNTAX_BAD);
         }
-        let mut components = Vec::new();
+        let mut components: Vec<String> = Vec::new();
         for part in trimmed.split('\\') {
+            if part == ".." {
+                // Lexically, as Samba does (`dir\\sub\\..`): never above the root (checked
+                // above), and what is left is still resolved beneath the share root.
+                components.pop();
+                continue;
+            }
             validate_component(part)?;
             components.push(part.to_owned());
         }
@@ -308,8 +314,12 @@ mod tests {
         assert_eq!(bad(".."), NtStatus::OBJECT_PATH_SYNTAX_BAD);
         assert_eq!(bad("..\\.."), NtStatus::OBJECT_PATH_SYNTAX_BAD);
         assert_eq!(bad("a\\..\\..\\etc"), NtStatus::OBJECT_PATH_SYNTAX_BAD);
-        assert_eq!(bad("a\\..\\b"), NtStatus::OBJECT_NAME_INVALID);
-        assert_eq!(bad("a\\b\\..\\.."), NtStatus::OBJECT_NAME_INVALID);
+        assert_eq!(
+            RelPath::parse("a\\..\\b").unwrap().components(),
+            ["b".to_string()]
+        );
+        assert!(RelPath::parse("a\\b\\..\\..").unwrap().is_root());
+        assert_eq!(bad("a\\..\\b*"), NtStatus::OBJECT_NAME_INVALID);
         assert_eq!(bad("."), NtStatus::OBJECT_NAME_INVALID);
         assert_eq!(bad("\\etc\\passwd"), NtStatus::INVALID_PARAMETER);
         assert_eq!(bad("\\\\?\\C:\\x"), NtStatus::INVALID_PARAMETER);
