@@ -73,10 +73,23 @@ impl Client {
         preauth: &PreauthHash,
         message_id: u64,
     ) -> (Answer, SessionKeys) {
+        Self::session_setup_after(conn, kdc, spec, preauth, message_id, 0)
+    }
+
+    /// [`Client::session_setup`] naming `previous` in PreviousSessionId (MS-SMB2 3.3.5.5.3).
+    pub fn session_setup_after(
+        conn: &mut Connection,
+        kdc: &TestKdc,
+        spec: &TicketSpec,
+        preauth: &PreauthHash,
+        message_id: u64,
+        previous: u64,
+    ) -> (Answer, SessionKeys) {
         let (token, session_key) = kdc.spnego_ap_req_with(spec);
         let setup = SessionSetupRequest {
             security_mode: 1,
             security_buffer: token.into(),
+            previous_session_id: previous,
             ..Default::default()
         };
         let setup = request(Command::SESSION_SETUP, message_id, 0, &setup);
@@ -100,8 +113,19 @@ impl Client {
         kdc: &TestKdc,
         spec: &TicketSpec,
     ) -> Result<Client, Answer> {
+        Self::try_logon_after(ctx, kdc, spec, 0)
+    }
+
+    /// [`Client::try_logon`] naming `previous` in PreviousSessionId: a client logging on again
+    /// after losing its connection (MS-SMB2 3.3.5.5.3).
+    pub fn try_logon_after(
+        ctx: &Arc<ServerContext>,
+        kdc: &TestKdc,
+        spec: &TicketSpec,
+        previous: u64,
+    ) -> Result<Client, Answer> {
         let (mut conn, preauth) = Self::negotiate(ctx);
-        let (a, keys) = Self::session_setup(&mut conn, kdc, spec, &preauth, 1);
+        let (a, keys) = Self::session_setup_after(&mut conn, kdc, spec, &preauth, 1, previous);
         if a.header.status != NtStatus::SUCCESS {
             return Err(a);
         }

@@ -424,3 +424,35 @@ fn a_lease_open_is_reclaimed_only_by_its_name() {
     let r = created(&b.call(Command::CREATE, &wrong));
     assert_eq!((r.file_id, r.oplock_level), (id, OplockLevel::LEASE));
 }
+
+#[test]
+fn a_logon_naming_the_previous_session_ends_it_and_keeps_its_durable_opens() {
+    let w = World::new();
+    let mut a = w.client("alice");
+    let id = durable_v1(&mut a, "previous.txt", b"again");
+
+    // bob naming alice's session changes nothing (3.3.5.5.3: same user only).
+    let _bob = Client::try_logon_after(&w.ctx, &w.kdc, &TicketSpec::new("bob"), a.session_id)
+        .unwrap_or_else(|a| panic!("bob refused: {:?}", a.header.status));
+    assert_eq!(read(&mut a, id), (NtStatus::SUCCESS, b"again".to_vec()));
+
+    // alice on a new connection names it while the old connection is still up.
+    let mut b = Client::try_logon_after(&w.ctx, &w.kdc, &TicketSpec::new("alice"), a.session_id)
+        .unwrap_or_else(|a| panic!("logon refused: {:?}", a.header.status));
+    let t = b.tree_connect("data");
+    b.tree = t.header.tree_id();
+    assert_eq!(
+        w.ctx.registry.durables().disconnected_count(),
+        1,
+        "the durable open waits for a reconnect"
+    );
+    let gone = a.call(
+        Command::CREATE,
+        &create_req("other.txt", OplockLevel::NONE, 7, vec![]),
+    );
+    assert_eq!(gone.header.status, NtStatus::USER_SESSION_DELETED);
+
+    let r = created(&b.call(Command::CREATE, &reconnect_req(vec![dhnc(id)])));
+    assert_eq!(r.file_id, id);
+    assert_eq!(read(&mut b, id), (NtStatus::SUCCESS, b"again".to_vec()));
+}

@@ -625,28 +625,36 @@ fn note_share_limit(conn: &Connection, request: &Request<'_>, status: NtStatus) 
 }
 
 /// [MS-SMB2 3.3.5.5.3] A client that logs on again names its old session in
-/// PreviousSessionId: when that session is on this connection and belongs to the same user,
-/// it ends as LOGOFF ends it (opens closed, waiting requests answered: a CHANGE_NOTIFY with
-/// STATUS_NOTIFY_CLEANUP), so the client's pending requests do not wait forever.
+/// PreviousSessionId: when that session (on any connection, found in the server-wide session
+/// table) belongs to the same user, it ends as LOGOFF ends it: its opens are closed except the
+/// durable ones, which wait for this session to reconnect them (3.3.5.9.7/12); its waiting
+/// requests here are answered (a CHANGE_NOTIFY with STATUS_NOTIFY_CLEANUP), and the
+/// connections it still lives on answer STATUS_USER_SESSION_DELETED from now on.
 fn end_previous_session(conn: &mut Connection, previous: u64, current: u64) {
-    let principal = |conn: &Connection, id| match conn.sessions.get(&id) {
-        Some(SessionState::Valid(v)) => Some(v.share.identity().principal.clone()),
-        _ => None,
+    let Some(SessionState::Valid(new)) = conn.sessions.get(&current) else {
+        return;
     };
-    match (principal(conn, previous), principal(conn, current)) {
-        (Some(old), Some(new)) if old == new => {}
-        _ => return,
-    }
-    if let Some(SessionState::Valid(v)) = conn.sessions.get(&previous) {
-        v.share.close_all();
+    let new_principal = new.share.identity().principal.clone();
+    let Some(old) = conn.ctx.session_table.get(previous) else {
+        return;
+    };
+    if old.principal != new_principal {
+        tracing::info!(target: "rsmbd::session", "previous session kept client={} session_id={previous:#x} reason=\"another user\"", conn.peer);
+        return;
     }
     conn.end_session_waits(previous);
-    conn.ctx.session_table.remove(previous);
     if let Some(SessionState::Valid(v)) = conn.sessions.remove(&previous) {
-        v.global.end();
+        conn.remember_ended(previous, &v);
+    }
+    conn.pending.forget_session(previous);
+    conn.ctx.session_table.remove(previous);
+    let mut kept = 0;
+    if old.end() {
+        let durables = conn.ctx.registry.durables();
+        kept = durables.disconnect(old.share.take_all(), std::time::Instant::now());
     }
     conn.ctx.status.ended(previous);
-    tracing::info!(target: "rsmbd::session", "previous session ended client={} session_id={previous:#x} by session_id={current:#x}", conn.peer);
+    tracing::info!(target: "rsmbd::session", "previous session ended client={} session_id={previous:#x} by session_id={current:#x} durable_kept={kept}", conn.peer);
 }
 
 /// A failed re-authentication ends the session (3.3.5.5.3): opens closed, waiting requests
