@@ -2,7 +2,7 @@
 //! addressed by its FileId until CLOSE, TREE_DISCONNECT, LOGOFF or connection loss.
 
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rsmbd_protocol::file_id::FileId;
@@ -225,7 +225,15 @@ pub struct Open {
     /// File or pipe.
     pub kind: OpenKind,
     closed: AtomicBool,
+    /// Open.LockSequenceArray ([MS-SMB2 3.3.1.10]): for LockSequenceIndex 1..=64, the
+    /// LockSequenceNumber of the last LOCK that succeeded with it, or [`NO_LOCK_SEQUENCE`].
+    lock_sequences: [AtomicU8; LOCK_SEQUENCES],
 }
+
+/// Entries of Open.LockSequenceArray (LockSequenceIndex 1 to 64).
+const LOCK_SEQUENCES: usize = 64;
+/// An entry that is not valid (a LockSequenceNumber has 4 bits, so this is never one).
+const NO_LOCK_SEQUENCE: u8 = 0xFF;
 
 impl Open {
     /// A new open.
@@ -249,6 +257,7 @@ impl Open {
             share,
             kind,
             closed: AtomicBool::new(false),
+            lock_sequences: std::array::from_fn(|_| AtomicU8::new(NO_LOCK_SEQUENCE)),
         }
     }
 
@@ -276,6 +285,34 @@ impl Open {
     /// Does the open hold any bit of `access`?
     pub fn has_any_access(&self, access: u32) -> bool {
         self.granted_access & access != 0
+    }
+
+    /// [MS-SMB2 3.3.5.14] Lock sequence verification: true when LockSequenceIndex `index`
+    /// (1 to 64) last succeeded with LockSequenceNumber `number`, so this LOCK is a replay the
+    /// server answers with success without applying it again; otherwise the entry is
+    /// invalidated until the request succeeds ([`Open::lock_sequence_done`]). Other indexes
+    /// are not checked.
+    pub fn lock_sequence_replayed(&self, index: u32, number: u8) -> bool {
+        let Some(slot) = self.lock_sequence_slot(index) else {
+            return false;
+        };
+        if slot.load(Ordering::Acquire) == number {
+            return true;
+        }
+        slot.store(NO_LOCK_SEQUENCE, Ordering::Release);
+        false
+    }
+
+    /// Records that a LOCK with this lock sequence succeeded (3.3.5.14).
+    pub fn lock_sequence_done(&self, index: u32, number: u8) {
+        if let Some(slot) = self.lock_sequence_slot(index) {
+            slot.store(number & 0xF, Ordering::Release);
+        }
+    }
+
+    fn lock_sequence_slot(&self, index: u32) -> Option<&AtomicU8> {
+        let i = usize::try_from(index).ok()?.checked_sub(1)?;
+        self.lock_sequences.get(i)
     }
 
     /// The owner of this open's byte-range locks (and its key in the oplock table).

@@ -16,8 +16,20 @@ use rsmbd_tests::kdc::TestKdc;
 use rsmbd_tests::{Answer, context};
 
 fn lock(c: &mut Client, file: FileId, offset: u64, length: u64, flags: u32) -> Vec<Answer> {
+    lock_in_sequence(c, file, offset, length, flags, 0)
+}
+
+/// LOCK with LockSequence `sequence` (index << 4 | number).
+fn lock_in_sequence(
+    c: &mut Client,
+    file: FileId,
+    offset: u64,
+    length: u64,
+    flags: u32,
+    sequence: u32,
+) -> Vec<Answer> {
     let req = LockRequest {
-        lock_sequence: 0,
+        lock_sequence: sequence,
         file_id: file,
         locks: vec![LockElement {
             offset,
@@ -274,5 +286,52 @@ fn unlock_elements_apply_one_by_one() {
     assert_eq!(
         locks(&mut a, h, &[(50, 1, EX), (60, 1, EX_NOW)]),
         NtStatus::SUCCESS
+    );
+}
+
+/// [MS-SMB2 3.3.5.14] On a multichannel connection a LOCK resent with the LockSequenceIndex and
+/// LockSequenceNumber of one that succeeded is answered with success and not applied twice;
+/// another number on the index, or index 0, is a new request.
+#[test]
+fn a_replayed_lock_sequence_succeeds_without_locking_twice() {
+    let (_dir, mut a, _b, fa, _fb) = setup();
+    let x = LockFlags::EXCLUSIVE_LOCK | LockFlags::FAIL_IMMEDIATELY;
+    let seq = |index: u32, number: u32| index << 4 | number;
+    assert_eq!(
+        status(&lock_in_sequence(&mut a, fa, 0, 10, x, seq(1, 1))),
+        NtStatus::SUCCESS
+    );
+    // The same request again (a replay after a lost channel): success, nothing taken twice.
+    assert_eq!(
+        status(&lock_in_sequence(&mut a, fa, 0, 10, x, seq(1, 1))),
+        NtStatus::SUCCESS
+    );
+    // A new number on that index, or index 0 (never checked), is a new lock: it conflicts.
+    assert_eq!(
+        status(&lock_in_sequence(&mut a, fa, 0, 10, x, seq(1, 2))),
+        NtStatus::LOCK_NOT_GRANTED
+    );
+    assert_eq!(
+        status(&lock_in_sequence(&mut a, fa, 0, 10, x, seq(0, 1))),
+        NtStatus::LOCK_NOT_GRANTED
+    );
+    // The failed request invalidated index 1: number 1 is not a replay any more.
+    assert_eq!(
+        status(&lock_in_sequence(&mut a, fa, 0, 10, x, seq(1, 1))),
+        NtStatus::LOCK_NOT_GRANTED
+    );
+    // An unlock replayed is not RANGE_NOT_LOCKED, and the range was released once.
+    let u = LockFlags::UNLOCK;
+    assert_eq!(
+        status(&lock_in_sequence(&mut a, fa, 0, 10, u, seq(2, 5))),
+        NtStatus::SUCCESS
+    );
+    assert_eq!(
+        status(&lock_in_sequence(&mut a, fa, 0, 10, u, seq(2, 5))),
+        NtStatus::SUCCESS
+    );
+    assert_eq!(
+        status(&lock(&mut a, fa, 0, 10, u)),
+        NtStatus::RANGE_NOT_LOCKED
     );
 }

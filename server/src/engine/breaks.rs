@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use rsmbd_protocol::messages::negotiate::Dialect;
+use rsmbd_protocol::messages::negotiate::{Capabilities, Dialect};
 use rsmbd_protocol::messages::oplock_break::{
     LeaseBreakFlags, LeaseBreakNotification, OplockBreakNotification, OplockBreakResponse,
 };
@@ -31,6 +31,11 @@ impl Connection {
             leasing: dialect.is_some_and(|d| d >= Dialect::SMB2_1 && d != Dialect::SMB2_WILDCARD),
             lease_v2: dialect.is_some_and(|d| d >= Dialect::SMB3_0 && d != Dialect::SMB2_WILDCARD),
             replay: false,
+            multichannel: self.negotiated.as_ref().is_some_and(|n| {
+                n.dialect.is_smb3()
+                    && n.client_capabilities & n.server_capabilities & Capabilities::MULTI_CHANNEL
+                        != 0
+            }),
         }
     }
 

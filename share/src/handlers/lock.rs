@@ -20,14 +20,42 @@ use crate::disk::locks::LockRequest as Range;
 /// request is a blocking lock (3.3.5.14.2): it answers `PENDING`, the engine sends the interim
 /// response and retries it, so it completes once the conflicting range is unlocked or its
 /// open closed (by any connection), or with `CANCELLED` on CANCEL, or `FILE_CLOSED` if its own
-/// handle goes away meanwhile. Unlocking a range not held is `RANGE_NOT_LOCKED`. Lock sequence
-/// replay (resilient/durable handles) is not implemented: rsmbd grants neither.
+/// handle goes away meanwhile. Unlocking a range not held is `RANGE_NOT_LOCKED`.
+///
+/// Lock sequences: on a durable open, or on a connection that negotiated multichannel, a LOCK
+/// whose LockSequenceIndex (1 to 64) last succeeded with the same LockSequenceNumber is a
+/// replay (the client resent it after losing a channel or its connection) and succeeds without
+/// being applied again; any other LOCK invalidates its entry and records it once it succeeds.
+/// (Resilient handles are not granted, so they never apply.)
 pub fn handle(cx: &TreeCx, req: &LockRequest) -> HandlerResult<LockResponse> {
     let open = cx.open(req.file_id)?;
     let disk = super::disk_of(&open)?;
     if disk.is_dir() {
         return Err(NtStatus::INVALID_PARAMETER);
     }
+    let sequenced = cx.client.multichannel
+        || open
+            .share
+            .durables()
+            .info(open.file_id.persistent)
+            .is_some();
+    let (index, number) = (req.lock_sequence_index(), req.lock_sequence_number());
+    if sequenced && open.lock_sequence_replayed(index, number) {
+        return Ok(Reply::ok(LockResponse));
+    }
+    let reply = apply(&open, disk, req)?;
+    if sequenced {
+        open.lock_sequence_done(index, number);
+    }
+    Ok(reply)
+}
+
+/// The locks or unlocks of `req`, as described on [`handle`].
+fn apply(
+    open: &crate::open::Open,
+    disk: &crate::open::DiskOpen,
+    req: &LockRequest,
+) -> HandlerResult<LockResponse> {
     let Some(first) = req.locks.first() else {
         return Err(NtStatus::INVALID_PARAMETER);
     };

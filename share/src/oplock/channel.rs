@@ -132,6 +132,9 @@ pub struct ClientLink {
     /// The request carries SMB2_FLAGS_REPLAY_OPERATION ([MS-SMB2 2.2.1.2]): a CREATE with a
     /// DH2Q context may be a replay of one already answered (3.3.5.9.10).
     pub replay: bool,
+    /// Both sides advertised SMB2_GLOBAL_CAP_MULTI_CHANNEL (3.x): LOCK requests carry lock
+    /// sequences the server must check ([MS-SMB2 3.3.5.14]).
+    pub multichannel: bool,
 }
 
 impl ClientLink {
@@ -143,6 +146,7 @@ impl ClientLink {
             leasing: false,
             lease_v2: false,
             replay: false,
+            multichannel: false,
         }
     }
 }
