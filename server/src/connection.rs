@@ -341,8 +341,10 @@ async fn read_body(
 
 async fn skip(read: &mut OwnedReadHalf, mut len: usize) -> Result<(), Disconnect> {
     // Keep-alives carry no payload in practice; whatever is announced is read and dropped in
-    // small chunks, so a 16 MiB "keep-alive" costs a few thousand reads, not 16 million.
-    let mut buf = [0u8; 4096];
+    // small chunks, so a 16 MiB "keep-alive" costs a few thousand reads, not 16 million. The
+    // buffer is on the heap and only while skipping: an array here would sit in every
+    // connection's reader future (4 KiB × thousands of idle connections, test_flood.py).
+    let mut buf = vec![0u8; len.min(4096)];
     while len > 0 {
         let n = len.min(buf.len());
         let chunk = buf.get_mut(..n).unwrap_or_default();
